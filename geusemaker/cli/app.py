@@ -1,0 +1,100 @@
+"""Root command: global options, sub-command registration and the one top-level error handler."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from geusemaker import __version__
+from geusemaker.cli import config_cmd, gpus_cmd, sandbox_cmd
+from geusemaker.cli.context import AppContext
+
+app = typer.Typer(
+    name="geusemaker",
+    help="Deploy a self-hosted GPU AI stack (Ollama, n8n, Qdrant, Crawl4AI, PostgreSQL) onto AWS EC2.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(sandbox_cmd.app, name="sandbox")
+app.command("gpus")(gpus_cmd.gpus)
+
+_state = AppContext()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"geusemaker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option(help="AWS profile to use.", envvar="AWS_PROFILE")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (overrides the config's region).")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).")
+    ] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Use the built-in local AWS sandbox.", envvar="GEUSEMAKER_SANDBOX")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", envvar="GEUSEMAKER_DEBUG")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """GeuseMaker: a private LLM box on the cheapest NVIDIA GPU AWS has, in one command.
+
+    Example: geusemaker --sandbox gpus --gpu a10g
+    """
+    _state.profile, _state.region, _state.endpoint_url = profile, region, endpoint_url
+    _state.sandbox, _state.debug = sandbox, debug
+    ctx.obj = _state
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app and turn every failure into a message and an exit code."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (no traceback unless --debug)."""
+    import click
+
+    from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
+
+    try:
+        result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
+    except UserError as error:
+        from geusemaker.cli.render import render_error
+
+        render_error(error)
+        _maybe_traceback()
+        return error.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as usage:
+        usage.show()
+        return EXIT_USAGE
+    except Exception as bug:
+        sys.stderr.write(f"error: unexpected {type(bug).__name__}: {bug}\nThis is a bug in GeuseMaker; ")
+        sys.stderr.write("please report it with the output of --debug.\n")
+        _maybe_traceback()
+        return EXIT_FAILED
+    return result if isinstance(result, int) else 0
+
+
+def _maybe_traceback() -> None:
+    if _state.debug or os.environ.get("GEUSEMAKER_DEBUG"):
+        import traceback
+
+        traceback.print_exc()

@@ -1,0 +1,76 @@
+"""Output helpers: JSON on stdout, tables on stdout, messages and errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from geusemaker.errors import UserError
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@cache
+def out() -> Console:
+    """Console for results (stdout)."""
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = 200  # piped output: never truncate table cells
+    return console
+
+
+@cache
+def err() -> Console:
+    """Console for progress, messages and errors (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(document: Any) -> None:
+    """Exactly one JSON document on stdout, nothing else."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def message(text: str) -> None:
+    err().print(text)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()) -> None:
+    """A simple table on stdout; columns named in `right` are right-aligned."""
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for column in columns:
+        grid.add_column(column, justify="right" if column in right else "left", no_wrap=True)
+    for row in rows:
+        grid.add_row(*("-" if cell is None else str(cell) for cell in row))
+    out().print(grid)
+
+
+def usd(value: float | None, digits: int = 4) -> str:
+    return "unknown" if value is None else f"${value:,.{digits}f}"
+
+
+def render_error(error: UserError) -> None:
+    from rich.markup import escape
+
+    console = err()
+    console.print(f"[bold red]error:[/] {escape(error.message)}")
+    for detail in error.details:
+        console.print(f"  - {escape(detail)}")
+    if error.hint:
+        console.print(f"[bold]hint:[/] {escape(error.hint)}")

@@ -1,0 +1,76 @@
+"""`geusemaker sandbox start|stop|status`: the built-in local AWS."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from geusemaker.cli.render import OutputFormat
+
+app = typer.Typer(help="Run the built-in local AWS sandbox (moto) for trying GeuseMaker without an account.")
+
+OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
+
+
+@app.command("start")
+def start(
+    quota: Annotated[
+        list[str] | None,
+        typer.Option("--quota", help="Set an EC2 vCPU quota, CODE=VALUE (repeatable), e.g. L-DB2E81BA=0."),
+    ] = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Start the sandbox in the background (no-op when it runs).
+
+    Example: geusemaker sandbox start --quota L-DB2E81BA=0
+    """
+    from geusemaker.errors import UsageError
+    from geusemaker.sandbox import control
+    from geusemaker.sandbox.server import parse_quota
+
+    quotas: dict[str, float] = {}
+    for text in quota or []:
+        try:
+            code, value = parse_quota(text)
+        except ValueError as exc:
+            raise UsageError(f"--quota {exc}") from None
+        quotas[code] = value
+    _report(control.start(quotas), output)
+
+
+@app.command("stop")
+def stop() -> None:
+    """Stop the sandbox; everything created in it is forgotten.
+
+    Example: geusemaker sandbox stop
+    """
+    from geusemaker.cli.render import message
+    from geusemaker.sandbox import control
+
+    message("sandbox stopped" if control.stop() else "the sandbox was not running")
+
+
+@app.command("status")
+def status(output: OutputOpt = OutputFormat.table) -> None:
+    """Say whether the sandbox runs, and where.
+
+    Example: geusemaker sandbox status --output json
+    """
+    from geusemaker.sandbox import control
+
+    _report(control.status(), output)
+
+
+def _report(info: object, output: OutputFormat) -> None:
+    from geusemaker.cli.render import message, print_json
+    from geusemaker.sandbox.control import SandboxStatus
+
+    assert isinstance(info, SandboxStatus)
+    if output is OutputFormat.json:
+        print_json(info.as_json())
+    elif info.running:
+        quotas = ", ".join(f"{code}={value:g}" for code, value in sorted(info.quotas.items())) or "defaults (64 vCPUs)"
+        message(f"sandbox running at {info.endpoint} (pid {info.pid}); quotas: {quotas}")
+    else:
+        message("sandbox not running; start it with: geusemaker sandbox start")

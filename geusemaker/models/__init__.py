@@ -1,0 +1,1 @@
+"""Plain data models (pydantic and dataclasses) with no I/O and no imports of our other packages."""

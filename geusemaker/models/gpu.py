@@ -1,0 +1,71 @@
+"""GPU names, aliases and the EC2 instance families GeuseMaker supports."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+#: Canonical GPU model names, as the catalog spells them.
+GPU_MODELS: tuple[str, ...] = ("T4", "A10G", "L4", "L40S", "V100", "V100-32GB", "A100", "A100-80GB", "H100", "H200")
+
+_EXTRA_ALIASES = {"a10": "A10G", "a100-40gb": "A100", "v100-16gb": "V100", "l40": "L40S"}
+GPU_ALIASES: dict[str, str] = {name.lower(): name for name in GPU_MODELS} | _EXTRA_ALIASES
+
+#: NVIDIA x86_64 instance families with a complete driver/AMI story.
+SUPPORTED_GPU_FAMILIES: tuple[str, ...] = (
+    "g4dn", "g5", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
+)  # fmt: skip
+#: Accelerator families that exist on EC2 but that GeuseMaker does not deploy onto.
+UNSUPPORTED_ACCELERATOR_FAMILIES: dict[str, str] = {
+    "g4ad": "AMD Radeon GPU (no CUDA)",
+    "g5g": "Arm (Graviton) host with NVIDIA T4G",
+    "g3": "retired Maxwell GPU generation",
+    "g3s": "retired Maxwell GPU generation",
+    "p2": "retired Kepler GPU generation",
+    "dl1": "Habana Gaudi accelerator",
+    "dl2q": "Qualcomm accelerator",
+    "inf1": "AWS Inferentia",
+    "inf2": "AWS Inferentia",
+    "trn1": "AWS Trainium",
+    "trn1n": "AWS Trainium",
+    "trn2": "AWS Trainium",
+    "f1": "FPGA",
+    "f2": "FPGA",
+}
+
+INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+
+
+def normalize_gpu(text: str) -> str:
+    """Return the canonical GPU name for an alias such as `nvidia-a10g`; raise ValueError otherwise."""
+    key = text.strip().lower()
+    for prefix in ("nvidia-", "nvidia "):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    if key in GPU_ALIASES:
+        return GPU_ALIASES[key]
+    close = difflib.get_close_matches(key, list(GPU_ALIASES), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    allowed = ", ".join(name.lower() for name in GPU_MODELS)
+    raise ValueError(f"unknown GPU '{text}'; {hint}allowed: {allowed}")
+
+
+def instance_family(instance_type: str) -> str:
+    """`g5.xlarge` -> `g5`."""
+    return instance_type.split(".", 1)[0]
+
+
+def gpu_family_problem(instance_type: str) -> str | None:
+    """Why an instance type cannot carry the GPU tier, or None when its family is supported."""
+    family = instance_family(instance_type)
+    if family in SUPPORTED_GPU_FAMILIES:
+        return None
+    if family in UNSUPPORTED_ACCELERATOR_FAMILIES:
+        return (
+            f"family {family} ({UNSUPPORTED_ACCELERATOR_FAMILIES[family]}) is not supported; "
+            f"supported: {', '.join(SUPPORTED_GPU_FAMILIES)}"
+        )
+    return (
+        f"{instance_type} has no NVIDIA GPU; tier gpu needs one of the families "
+        f"{', '.join(SUPPORTED_GPU_FAMILIES)} (or set tier: cpu)"
+    )

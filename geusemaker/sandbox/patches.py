@@ -1,0 +1,171 @@
+"""Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images.
+
+Used by the sandbox server process, and by tests that run moto in-process, so both see the same AWS.
+Imports moto: never import this module from the product's normal code paths.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Any
+
+from geusemaker.models.ami import CANONICAL_OWNER
+from geusemaker.sandbox.seed import DEFAULT_SANDBOX_QUOTA, EC2_VCPU_QUOTAS, placement_score, seed_images
+
+#: Current quota values by code; `set_quotas` changes them (also while the server runs).
+QUOTAS: dict[str, float] = dict.fromkeys(EC2_VCPU_QUOTAS, DEFAULT_SANDBOX_QUOTA)
+_installed = False
+
+
+def set_quotas(values: dict[str, float]) -> None:
+    """Override quota values (codes from `EC2_VCPU_QUOTAS`)."""
+    QUOTAS.update(values)
+
+
+def reset_quotas() -> None:
+    QUOTAS.clear()
+    QUOTAS.update(dict.fromkeys(EC2_VCPU_QUOTAS, DEFAULT_SANDBOX_QUOTA))
+
+
+def install() -> None:
+    """Apply every patch once per process (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _patch_service_quotas()
+    _patch_spot_placement_scores()
+    _patch_seed_images_and_parameters()
+    _installed = True
+
+
+def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
+    return {
+        "ServiceCode": "ec2",
+        "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+        "QuotaArn": f"arn:aws:servicequotas:{region}:{account_id}:ec2/{code}",
+        "QuotaCode": code,
+        "QuotaName": EC2_VCPU_QUOTAS[code],
+        "Value": float(QUOTAS[code]),
+        "Unit": "None",
+        "Adjustable": True,
+        "GlobalQuota": False,
+    }
+
+
+def _patch_service_quotas() -> None:
+    from moto.servicequotas.exceptions import NoSuchResource
+    from moto.servicequotas.models import ServiceQuotasBackend
+    from moto.servicequotas.responses import ServiceQuotasResponse
+
+    original_get = ServiceQuotasBackend.get_service_quota
+    original_defaults = ServiceQuotasBackend.list_aws_default_service_quotas
+
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        if service_code == "ec2":
+            if quota_code not in QUOTAS:
+                raise NoSuchResource
+            return _quota_document(quota_code, self.region_name, self.account_id)
+        return original_get(self, service_code, quota_code)
+
+    def list_defaults(self: Any, service_code: str) -> list[dict[str, Any]]:
+        if service_code == "ec2":
+            return [_quota_document(code, self.region_name, self.account_id) for code in QUOTAS]
+        return original_defaults(self, service_code)
+
+    def list_service_quotas(self: Any) -> str:
+        params = json.loads(self.body)
+        quotas = self.backend.list_aws_default_service_quotas(str(params.get("ServiceCode")))
+        return json.dumps({"Quotas": quotas})
+
+    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+    ServiceQuotasBackend.list_aws_default_service_quotas = list_defaults  # type: ignore[method-assign]
+    ServiceQuotasResponse.list_service_quotas = list_service_quotas  # type: ignore[attr-defined]
+
+
+_SCORES_TEMPLATE = """<GetSpotPlacementScoresResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+<requestId>7c6b7f5c-0000-4000-8000-000000000000</requestId>
+<spotPlacementScoreSet>{items}</spotPlacementScoreSet>
+</GetSpotPlacementScoresResponse>"""
+
+
+def _patch_spot_placement_scores() -> None:
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.responses import EC2Response
+
+    from geusemaker.catalog import load_catalog
+
+    def get_spot_placement_scores(self: Any) -> str:
+        instance_types = tuple(self._get_param("InstanceTypes", []))
+        capacity = self._get_int_param("TargetCapacity", 1)
+        single_zone = bool(self._get_bool_param("SingleAvailabilityZone", False))
+        regions = self._get_param("RegionNames", []) or load_catalog().regions()
+        items = []
+        for region in regions:
+            if single_zone:
+                backend = ec2_backends[self.current_account][region]
+                for zone in backend.describe_availability_zones():
+                    score = placement_score(region, zone.zone_id, instance_types, capacity)
+                    items.append(
+                        f"<item><region>{region}</region><availabilityZoneId>{zone.zone_id}</availabilityZoneId>"
+                        f"<score>{score}</score></item>"
+                    )
+            else:
+                score = placement_score(region, region, instance_types, capacity)
+                items.append(f"<item><region>{region}</region><score>{score}</score></item>")
+        return _SCORES_TEMPLATE.format(items="".join(items))
+
+    EC2Response.get_spot_placement_scores = get_spot_placement_scores  # type: ignore[attr-defined]
+
+
+def _patch_seed_images_and_parameters() -> None:
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.models.amis import Ami
+    from moto.ssm.models import Parameter, SimpleSystemManagerBackend
+
+    original_ec2_init = EC2Backend.__init__
+    original_ssm_init = SimpleSystemManagerBackend.__init__
+
+    @wraps(original_ec2_init)
+    def ec2_init(self: Any, region_name: str, account_id: str) -> None:
+        original_ec2_init(self, region_name, account_id)
+        for image in seed_images(region_name):
+            self.amis[image.image_id] = Ami(
+                self,
+                image.image_id,
+                name=image.name,
+                description=image.name,
+                owner_id=image.owner_id,
+                owner_alias=None if image.owner_id == CANONICAL_OWNER else "amazon",
+                public=True,
+                virtualization_type="hvm",
+                architecture=image.architecture,
+                creation_date=image.created,
+                hypervisor="xen",
+                root_device_type="ebs",
+                region_name=f"{region_name}a",
+            )
+
+    @wraps(original_ssm_init)
+    def ssm_init(self: Any, region_name: str, account_id: str) -> None:
+        original_ssm_init(self, region_name, account_id)
+        for image in seed_images(region_name):
+            if image.parameter is None:
+                continue
+            self._parameters[image.parameter].append(
+                Parameter(
+                    account_id=account_id,
+                    name=image.parameter,
+                    value=image.image_id,
+                    parameter_type="String",
+                    description=None,
+                    allowed_pattern=None,
+                    keyid=None,
+                    last_modified_date=image.created.timestamp(),
+                    version=1,
+                    data_type="aws:ec2:image",
+                )
+            )
+
+    EC2Backend.__init__ = ec2_init  # type: ignore[method-assign]
+    SimpleSystemManagerBackend.__init__ = ssm_init  # type: ignore[method-assign]

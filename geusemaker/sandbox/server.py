@@ -1,0 +1,59 @@
+"""The sandbox server process: moto's HTTP server with GeuseMaker's patches, until SIGTERM.
+
+Run by `geusemaker sandbox start` as `python -m geusemaker.sandbox.server --port N [--quota CODE=VALUE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+
+def parse_quota(text: str) -> tuple[str, float]:
+    """`L-DB2E81BA=0` -> ("L-DB2E81BA", 0.0); raises ValueError with the reason."""
+    from geusemaker.sandbox.seed import EC2_VCPU_QUOTAS
+
+    code, sep, value = text.partition("=")
+    code = code.strip()
+    if not sep or code not in EC2_VCPU_QUOTAS:
+        raise ValueError(f"'{text}': expected CODE=VALUE with CODE one of {', '.join(EC2_VCPU_QUOTAS)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"'{text}': the value must be a number of vCPUs") from None
+    if number < 0:
+        raise ValueError(f"'{text}': the value must not be negative")
+    return code, number
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="geusemaker-sandbox-server")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--quota", action="append", default=[], type=parse_quota)
+    args = parser.parse_args(argv)
+
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    from moto.server import ThreadedMotoServer
+
+    from geusemaker.sandbox import patches
+
+    patches.install()
+    patches.set_quotas(dict(args.quota))
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    print(f"sandbox listening on http://{args.host}:{args.port}", flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
