@@ -35,7 +35,9 @@ def parse_config(text: str, source: str = "<config>") -> DeploymentConfig:
     return validate_data(data, source, lines)
 
 
-def validate_data(data: dict[str, Any], source: str = "<config>", lines: dict[Location, int] | None = None) -> DeploymentConfig:
+def validate_data(
+    data: dict[str, Any], source: str = "<config>", lines: dict[Location, int] | None = None
+) -> DeploymentConfig:
     """Validate already-parsed data; `lines` maps field locations to source lines."""
     try:
         return DeploymentConfig.model_validate(data)

@@ -45,7 +45,8 @@ class ConfigProblem:
     def render(self, source: str | None = None) -> str:
         where = f"{source}:{self.line}: " if source and self.line else (f"line {self.line}: " if self.line else "")
         found = f" (found: {self.found})" if self.found is not None else ""
-        return f"{where}{self.path or '<root>'}: {self.message}{found}"
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}{found}"
 
 
 class ConfigError(UserError):

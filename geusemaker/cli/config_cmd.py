@@ -9,7 +9,9 @@ import typer
 
 from geusemaker.cli.render import OutputFormat
 
-app = typer.Typer(help="Write, check and describe stack configuration files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Write, check and describe stack configuration files.", no_args_is_help=True, rich_markup_mode=None
+)
 
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 

@@ -10,10 +10,13 @@ from geusemaker.cli.render import OutputFormat
 
 
 def gpus(
-    gpu: Annotated[str | None, typer.Option("--gpu", help="Only this GPU (t4, a10g, l4, l40s, v100, a100, h100, ...).")] = None,
+    gpu: Annotated[
+        str | None, typer.Option("--gpu", help="Only this GPU (t4, a10g, l4, l40s, v100, a100, h100, ...).")
+    ] = None,
     count: Annotated[int | None, typer.Option("--count", min=1, max=8, help="At least this many GPUs.")] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="Only this region, or 'all' for every region (default: cheapest).")
+        str | None,
+        typer.Option("--region", help="Only this region, or 'all' for every region (default: cheapest)."),
     ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Rank by spot price; hide types without one.")] = False,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
@@ -60,4 +63,6 @@ def gpus(
         ],
         right=["N", "GPU MEM", "vCPU", "RAM", "ON-DEMAND/h", "SPOT/h"],
     )
-    message(f"[dim]{len(offers)} rows; prices from the bundled snapshot of {catalog.snapshot_date} ({catalog.source}).[/]")
+    message(
+        f"[dim]{len(offers)} rows; prices from the bundled snapshot of {catalog.snapshot_date} ({catalog.source}).[/]"
+    )

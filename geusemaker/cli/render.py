@@ -36,7 +36,10 @@ def err() -> Console:
     """Console for progress, messages and errors (stderr)."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        console.width = 200  # logs and pipes: one message per line
+    return console
 
 
 def print_json(document: Any) -> None:
@@ -49,7 +52,9 @@ def message(text: str) -> None:
     err().print(text)
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()) -> None:
+def table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()
+) -> None:
     """A simple table on stdout; columns named in `right` are right-aligned."""
     from rich.table import Table
 

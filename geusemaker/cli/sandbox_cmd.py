@@ -8,7 +8,10 @@ import typer
 
 from geusemaker.cli.render import OutputFormat
 
-app = typer.Typer(help="Run the built-in local AWS sandbox (moto) for trying GeuseMaker without an account.")
+app = typer.Typer(
+    help="Run the built-in local AWS sandbox (moto) for trying GeuseMaker without an account.",
+    rich_markup_mode=None,
+)
 
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 

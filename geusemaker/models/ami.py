@@ -31,7 +31,9 @@ def _ubuntu_arch(architecture: Architecture) -> str:
 
 def ubuntu_parameter(architecture: Architecture, release: UbuntuRelease) -> str:
     """Canonical's public SSM parameter for the current Ubuntu server AMI (gp3 root)."""
-    return f"/aws/service/canonical/ubuntu/server/{release}/stable/current/{_ubuntu_arch(architecture)}/hvm/ebs-gp3/ami-id"
+    return (
+        f"/aws/service/canonical/ubuntu/server/{release}/stable/current/{_ubuntu_arch(architecture)}/hvm/ebs-gp3/ami-id"
+    )
 
 
 def ubuntu_name_prefix(architecture: Architecture, release: UbuntuRelease) -> str:

@@ -40,7 +40,9 @@ class _Strict(BaseModel):
 class ComputeConfig(_Strict):
     """What to run on: a GPU model and count, or an explicit instance type, and how to buy it."""
 
-    gpu: str | None = Field(default=None, description="GPU alias: t4, a10g, l4, l40s, v100, a100, a100-80gb, h100, h200")
+    gpu: str | None = Field(
+        default=None, description="GPU alias: t4, a10g, l4, l40s, v100, a100, a100-80gb, h100, h200"
+    )
     gpu_count: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs wanted (1-8)")
     instance_type: str | None = Field(default=None, description="explicit EC2 instance type, instead of gpu")
     market: Market = Field(default="spot-or-on-demand", description="spot, spot-or-on-demand or on-demand")
@@ -96,7 +98,9 @@ class StorageConfig(_Strict):
 class OllamaConfig(_Strict):
     """Models pulled at boot and how long they stay loaded."""
 
-    models: list[str] = Field(default_factory=lambda: ["llama3.2:3b"], max_length=20)
+    models: list[str] = Field(
+        default_factory=lambda: ["llama3.2:3b"], max_length=20, description="Ollama models pulled at boot"
+    )
     keep_alive: str = Field(default="30m", description="how long a model stays in GPU memory: 5m, 1h, -1 (forever)")
 
     @field_validator("models")
@@ -120,8 +124,12 @@ class OllamaConfig(_Strict):
 class AccessConfig(_Strict):
     """How the user reaches the services: SSM port forwarding only, or inbound CIDRs."""
 
-    mode: Literal["ssm", "cidr"] = Field(default="ssm", description="ssm: no inbound ports; cidr: open to allowed_cidrs")
-    allowed_cidrs: list[str] = Field(default_factory=list, max_length=20)
+    mode: Literal["ssm", "cidr"] = Field(
+        default="ssm", description="ssm: no inbound ports; cidr: open to allowed_cidrs"
+    )
+    allowed_cidrs: list[str] = Field(
+        default_factory=list, max_length=20, description="CIDR blocks allowed in (mode cidr only)"
+    )
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -140,7 +148,8 @@ class AccessConfig(_Strict):
             raise RuleViolation("allowed_cidrs", "mode cidr needs at least one entry in allowed_cidrs")
         if self.mode == "ssm" and self.allowed_cidrs:
             raise RuleViolation(
-                "allowed_cidrs", "allowed_cidrs is only used with mode: cidr (mode is ssm, which opens no ports)"
+                "allowed_cidrs",
+                "allowed_cidrs is only used with mode: cidr (mode is ssm, which opens no ports)",
             )
         return self
 
@@ -166,8 +175,10 @@ class LifecycleConfig(_Strict):
 class NetworkConfig(_Strict):
     """An existing VPC/subnet to deploy into; a new VPC is created when empty."""
 
-    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
-    subnet_id: str | None = Field(default=None, pattern=r"^subnet-[0-9a-f]{8,17}$")
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="existing VPC to deploy into")
+    subnet_id: str | None = Field(
+        default=None, pattern=r"^subnet-[0-9a-f]{8,17}$", description="existing public subnet (needs vpc_id)"
+    )
 
     @model_validator(mode="after")
     def _subnet_needs_vpc(self) -> Self:
@@ -194,15 +205,17 @@ class DeploymentConfig(_Strict):
 
     name: str = Field(pattern=NAME_PATTERN, description="lowercase letters, digits and '-', 1-40 chars")
     region: str = Field(default="auto", description="AWS region code, or auto for the cheapest feasible region")
-    tier: Literal["gpu", "cpu"] = "gpu"
+    tier: Literal["gpu", "cpu"] = Field(default="gpu", description="gpu: Ollama on an NVIDIA GPU; cpu: no GPU")
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
-    services: list[ServiceName] = Field(default_factory=lambda: list(ALL_SERVICES), min_length=1)
+    services: list[ServiceName] = Field(
+        default_factory=lambda: list(ALL_SERVICES), min_length=1, description="services to run (ollama required on gpu)"
+    )
     ollama: OllamaConfig = Field(default_factory=OllamaConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, description="your tags, added to every resource")
 
     @field_validator("region")
     @classmethod
@@ -237,9 +250,13 @@ class DeploymentConfig(_Strict):
         elif compute.gpu is not None:
             raise RuleViolation("compute.gpu", "gpu is set but tier is cpu; remove gpu or set tier: gpu")
         if "n8n" in self.services and "postgres" not in self.services:
-            raise RuleViolation("services", "n8n stores its data in PostgreSQL: services must include postgres with n8n")
+            raise RuleViolation(
+                "services", "n8n stores its data in PostgreSQL: services must include postgres with n8n"
+            )
         if self.network.subnet_id and self.region == "auto":
-            raise RuleViolation("region", "network.subnet_id pins the region: set region to the subnet's region, not auto")
+            raise RuleViolation(
+                "region", "network.subnet_id pins the region: set region to the subnet's region, not auto"
+            )
         return self
 
     @property

@@ -6,7 +6,18 @@ import difflib
 import re
 
 #: Canonical GPU model names, as the catalog spells them.
-GPU_MODELS: tuple[str, ...] = ("T4", "A10G", "L4", "L40S", "V100", "V100-32GB", "A100", "A100-80GB", "H100", "H200")
+GPU_MODELS: tuple[str, ...] = (
+    "T4",
+    "A10G",
+    "L4",
+    "L40S",
+    "V100",
+    "V100-32GB",
+    "A100",
+    "A100-80GB",
+    "H100",
+    "H200",
+)
 
 _EXTRA_ALIASES = {"a10": "A10G", "a100-40gb": "A100", "v100-16gb": "V100", "l40": "L40S"}
 GPU_ALIASES: dict[str, str] = {name.lower(): name for name in GPU_MODELS} | _EXTRA_ALIASES
@@ -44,9 +55,10 @@ def normalize_gpu(text: str) -> str:
             key = key[len(prefix) :]
     if key in GPU_ALIASES:
         return GPU_ALIASES[key]
-    close = difflib.get_close_matches(key, list(GPU_ALIASES), n=1)
+    canonical = [name.lower() for name in GPU_MODELS]
+    close = difflib.get_close_matches(key, canonical, n=1) or difflib.get_close_matches(key, list(GPU_ALIASES), n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    allowed = ", ".join(name.lower() for name in GPU_MODELS)
+    allowed = ", ".join(canonical)
     raise ValueError(f"unknown GPU '{text}'; {hint}allowed: {allowed}")
 
 

@@ -7,7 +7,7 @@ Imports moto: never import this module from the product's normal code paths.
 from __future__ import annotations
 
 import json
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from geusemaker.models.ami import CANONICAL_OWNER
@@ -15,7 +15,6 @@ from geusemaker.sandbox.seed import DEFAULT_SANDBOX_QUOTA, EC2_VCPU_QUOTAS, plac
 
 #: Current quota values by code; `set_quotas` changes them (also while the server runs).
 QUOTAS: dict[str, float] = dict.fromkeys(EC2_VCPU_QUOTAS, DEFAULT_SANDBOX_QUOTA)
-_installed = False
 
 
 def set_quotas(values: dict[str, float]) -> None:
@@ -28,15 +27,12 @@ def reset_quotas() -> None:
     QUOTAS.update(dict.fromkeys(EC2_VCPU_QUOTAS, DEFAULT_SANDBOX_QUOTA))
 
 
+@cache
 def install() -> None:
     """Apply every patch once per process (idempotent)."""
-    global _installed
-    if _installed:
-        return
     _patch_service_quotas()
     _patch_spot_placement_scores()
     _patch_seed_images_and_parameters()
-    _installed = True
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:

@@ -33,7 +33,13 @@ CAPACITY_CODES = frozenset(
 )
 QUOTA_CODES = frozenset({"VcpuLimitExceeded", "MaxSpotInstanceCountExceeded", "InstanceLimitExceeded"})
 NOT_FOUND_CODES = frozenset(
-    {"NoSuchEntity", "ParameterNotFound", "FileSystemNotFound", "MountTargetNotFound", "ResourceNotFoundException"}
+    {
+        "NoSuchEntity",
+        "ParameterNotFound",
+        "FileSystemNotFound",
+        "MountTargetNotFound",
+        "ResourceNotFoundException",
+    }
 )
 CREDENTIAL_CODES = frozenset(
     {
@@ -123,7 +129,8 @@ def _new_session(target: AwsTarget) -> boto3.Session:
         return boto3.Session(**kwargs)
     except ProfileNotFound:
         raise CredentialsError(
-            f"AWS profile '{target.profile}' is not configured", hint="List profiles with `aws configure list-profiles`."
+            f"AWS profile '{target.profile}' is not configured",
+            hint="List profiles with `aws configure list-profiles`.",
         ) from None
 
 
