@@ -68,11 +68,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
 
 
 @pytest.fixture(scope="session")
-def sandbox_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GeuseMaker home of the shared sandbox (pass it as GEUSEMAKER_HOME to use that sandbox)."""
+    return tmp_path_factory.mktemp("sandbox-home")
+
+
+@pytest.fixture(scope="session")
+def sandbox_endpoint(sandbox_home: Path) -> Iterator[str]:
     """A real sandbox server process (one per test worker), with default quotas."""
     from geusemaker.sandbox import control
 
-    home = tmp_path_factory.mktemp("sandbox-home")
+    home = sandbox_home
     previous = os.environ.get("GEUSEMAKER_HOME")
     os.environ["GEUSEMAKER_HOME"] = str(home)
     try:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from geusemaker import __version__
-from geusemaker.cli import config_cmd, gpus_cmd, sandbox_cmd
+from geusemaker.cli import config_cmd, deploy_cmd, gpus_cmd, sandbox_cmd
 from geusemaker.cli.context import AppContext
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.command("deploy")(deploy_cmd.deploy)
+app.command("cost")(deploy_cmd.cost)
 app.command("gpus")(gpus_cmd.gpus)
 
 _state = AppContext()

@@ -49,7 +49,13 @@ def print_json(document: Any) -> None:
 
 
 def message(text: str) -> None:
+    """Progress and notes: stderr."""
     err().print(text)
+
+
+def say(text: str) -> None:
+    """Part of a command's human-readable result: stdout."""
+    out().print(text)
 
 
 def table(

@@ -17,14 +17,11 @@ from geusemaker.models.ami import (
     ubuntu_name_prefix,
     ubuntu_parameter,
 )
+from geusemaker.models.quotas import QUOTA_NAMES
 
-#: EC2 vCPU quotas the planner checks, with their Service Quotas names.
+#: EC2 vCPU quotas the sandbox serves, with their Service Quotas names.
 EC2_VCPU_QUOTAS: dict[str, str] = {
-    "L-DB2E81BA": "Running On-Demand G and VT instances",
-    "L-417A185B": "Running On-Demand P instances",
-    "L-3819A6DF": "All G and VT Spot Instance Requests",
-    "L-7212CCBC": "All P Spot Instance Requests",
-    "L-1216C47A": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+    code: QUOTA_NAMES[code] for code in ("L-DB2E81BA", "L-417A185B", "L-3819A6DF", "L-7212CCBC", "L-1216C47A")
 }
 DEFAULT_SANDBOX_QUOTA = 64.0
 

@@ -106,6 +106,8 @@ class AwsClients:
                     retries={"mode": "standard", "max_attempts": self.target.max_attempts},
                     user_agent_extra=f"geusemaker/{__version__}",
                     max_pool_connections=32,
+                    connect_timeout=10,
+                    read_timeout=60,
                 )
                 self._clients[key] = session.client(service, config=config, endpoint_url=self.target.endpoint_url)
             return self._clients[key]

@@ -1,0 +1,77 @@
+"""Rendering a Plan: candidates, cost, image, checks, steps."""
+
+from __future__ import annotations
+
+from geusemaker.cli.render import say, table, usd
+from geusemaker.models.plan import CostBreakdown, Plan
+
+MAX_CANDIDATE_ROWS = 15
+STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
+
+
+def show_plan(plan: Plan) -> None:
+    """The whole dry-run view."""
+    show_candidates(plan)
+    show_cost(plan.cost)
+    ami = plan.ami
+    driver = " (the boot installs the NVIDIA driver)" if ami.needs_driver_install else ""
+    say(f"\n[bold]Machine image[/]: {ami.image_id} {ami.name} [dim](via {ami.source})[/]{driver}")
+    show_checks(plan)
+    say("\n[bold]Resources, in order[/]")
+    for number, step in enumerate(plan.steps, 1):
+        after = f" [dim](after {', '.join(step.depends_on)})[/]" if step.depends_on else ""
+        say(f"  {number:2}. {step.action}{after}")
+    if plan.userdata:
+        kind = "gzip" if plan.userdata.compressed else "plain"
+        say(f"\nUserData: {plan.userdata.bytes:,} bytes ({kind}) of 16,384")
+    for note in plan.notes:
+        say(f"[dim]note: {note}[/]")
+
+
+def show_candidates(plan: Plan) -> None:
+    rows = []
+    fallback_rank = {id(p): n for n, p in enumerate(plan.fallbacks, 1)}
+    for candidate in plan.candidates[:MAX_CANDIDATE_ROWS]:
+        if candidate == plan.placement:
+            verdict = "CHOSEN"
+        elif id(candidate) in fallback_rank:
+            verdict = f"fallback {fallback_rank[id(candidate)]}"
+        elif candidate.problems:
+            verdict = candidate.problems[0].split(":")[0]
+        else:
+            verdict = ""
+        rows.append(
+            [
+                candidate.instance_type,
+                f"{candidate.region}/{candidate.availability_zone}",
+                candidate.market,
+                usd(candidate.instance_hourly_usd),
+                candidate.quota,
+                candidate.placement_score,
+                verdict,
+            ]
+        )
+    table(
+        f"Considered {len(plan.candidates)} candidates (best {min(len(plan.candidates), MAX_CANDIDATE_ROWS)} shown)",
+        ["INSTANCE", "REGION/AZ", "MARKET", "$/h", "QUOTA", "SCORE", ""],
+        rows,
+        right=["$/h", "SCORE"],
+    )
+
+
+def show_cost(cost: CostBreakdown) -> None:
+    rows = [[item.name, usd(item.hourly_usd), item.source] for item in cost.items]
+    rows.append(["total", usd(cost.hourly_usd), ""])
+    table("\nCost", ["ITEM", "$/h", "SOURCE"], rows, right=["$/h"])
+    if cost.hourly_usd is None:
+        say("[yellow]The price of the instance is unknown; the total is unknown (not $0).[/]")
+        return
+    savings = f", spot saves {cost.spot_savings_pct:g} % vs on-demand" if cost.spot_savings_pct is not None else ""
+    say(f"= {usd(cost.hourly_usd)}/h, {usd(cost.daily_usd, 2)}/day, {usd(cost.monthly_usd, 2)}/month (730 h){savings}")
+
+
+def show_checks(plan: Plan) -> None:
+    say("\n[bold]Checks[/]")
+    for check in plan.checks:
+        style = STATUS_STYLE[check.status]
+        say(f"  [{style}]{check.status:>7}[/]  {check.name}: {check.detail}")

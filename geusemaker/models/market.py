@@ -1,0 +1,68 @@
+"""Prices, quotas and placement facts as the planner sees them (frozen data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MarketKind = Literal["spot", "on-demand"]
+CheckStatus = Literal["ok", "warn", "fail", "unknown"]
+
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class Price:
+    """A price in USD and where it came from ("pricing-api", "spot-history", "snapshot 2026-11-22", ...)."""
+
+    usd: float | None
+    source: str
+
+    @property
+    def known(self) -> bool:
+        return self.usd is not None
+
+
+@dataclass(frozen=True)
+class ResourceRates:
+    """Per-region rates of what a stack costs besides the instance."""
+
+    ebs_gp3_gb_month: Price
+    efs_standard_gb_month: Price
+    public_ipv4_hour: Price
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """Whether a vCPU quota leaves room for `needed` more vCPUs; value None = could not be read."""
+
+    code: str
+    name: str
+    region: str
+    needed: int
+    value: float | None
+    used: float
+
+    @property
+    def status(self) -> CheckStatus:
+        if self.value is None:
+            return "unknown"
+        return "ok" if self.used + self.needed <= self.value else "fail"
+
+    @property
+    def detail(self) -> str:
+        if self.value is None:
+            return f"{self.code} ({self.name}) could not be read; assuming it allows {self.needed} vCPUs"
+        return f"{self.code} ({self.name}): {self.value:g} vCPUs, {self.used:g} in use, {self.needed} needed"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the plan's checks table."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}

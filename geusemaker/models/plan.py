@@ -1,0 +1,162 @@
+"""The Plan: frozen data describing what a deploy will create, where, and at what cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from geusemaker.models.ami import ResolvedAmi
+from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.market import HOURS_PER_MONTH, Check, MarketKind, QuotaCheck
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One candidate: an instance type in an AZ in a market, with its price and feasibility."""
+
+    instance_type: str
+    region: str
+    zone_id: str
+    availability_zone: str
+    market: MarketKind
+    instance_hourly_usd: float | None
+    on_demand_hourly_usd: float | None
+    price_source: str
+    extras_hourly_usd: float = 0.0
+    placement_score: int | None = None
+    quota_check: QuotaCheck | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def quota(self) -> str:
+        """ok / fail / unknown."""
+        return self.quota_check.status if self.quota_check else "unknown"
+
+    @property
+    def feasible(self) -> bool:
+        return not self.problems
+
+    @property
+    def total_hourly_usd(self) -> float | None:
+        return None if self.instance_hourly_usd is None else self.instance_hourly_usd + self.extras_hourly_usd
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "instance_type": self.instance_type,
+            "region": self.region,
+            "availability_zone": self.availability_zone,
+            "zone_id": self.zone_id,
+            "market": self.market,
+            "instance_hourly_usd": self.instance_hourly_usd,
+            "on_demand_hourly_usd": self.on_demand_hourly_usd,
+            "price_source": self.price_source,
+            "placement_score": self.placement_score,
+            "quota": self.quota,
+        }
+
+
+@dataclass(frozen=True)
+class CostItem:
+    name: str
+    hourly_usd: float | None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """What the whole stack costs per hour, with line items."""
+
+    items: tuple[CostItem, ...]
+    spot_savings_pct: float | None
+    price_source: str
+
+    @property
+    def hourly_usd(self) -> float | None:
+        if any(item.hourly_usd is None for item in self.items):
+            return None
+        return round(sum(item.hourly_usd or 0.0 for item in self.items), 6)
+
+    @property
+    def daily_usd(self) -> float | None:
+        hourly = self.hourly_usd
+        return None if hourly is None else round(hourly * 24, 2)
+
+    @property
+    def monthly_usd(self) -> float | None:
+        hourly = self.hourly_usd
+        return None if hourly is None else round(hourly * HOURS_PER_MONTH, 2)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hourly_usd": self.hourly_usd,
+            "daily_usd": self.daily_usd,
+            "monthly_usd": self.monthly_usd,
+            "spot_savings_pct": self.spot_savings_pct,
+            "items": [{"name": i.name, "hourly_usd": i.hourly_usd, "source": i.source} for i in self.items],
+            "price_source": self.price_source,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the executor does: what it creates and what it waits for."""
+
+    id: str
+    action: str
+    resource: str
+    depends_on: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "action": self.action, "resource": self.resource, "depends_on": list(self.depends_on)}
+
+
+@dataclass(frozen=True)
+class UserDataSize:
+    bytes: int
+    compressed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"bytes": self.bytes, "compressed": self.compressed}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything `deploy` will do, decided before anything is created."""
+
+    config: DeploymentConfig
+    placement: Placement
+    fallbacks: tuple[Placement, ...]
+    candidates: tuple[Placement, ...]
+    cost: CostBreakdown
+    ami: ResolvedAmi
+    checks: tuple[Check, ...]
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+    userdata: UserDataSize | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "placement": self.placement.as_json(),
+            "fallbacks": [p.as_json() for p in self.fallbacks],
+            "cost": self.cost.as_json(),
+            "ami": {
+                "id": self.ami.image_id,
+                "name": self.ami.name,
+                "source": self.ami.source,
+                "needs_driver_install": self.ami.needs_driver_install,
+            },
+            "checks": [c.as_json() for c in self.checks],
+            "steps": [s.as_json() for s in self.steps],
+            "candidates": [
+                {**c.as_json(), "feasible": c.feasible, "problems": list(c.problems)} for c in self.candidates
+            ],
+            "userdata": self.userdata.as_json() if self.userdata else None,
+            "notes": list(self.notes),
+            **self.extra,
+        }

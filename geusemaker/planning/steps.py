@@ -1,0 +1,52 @@
+"""The ordered steps of a deploy, with their dependencies (what the executor runs, concurrently where it can)."""
+
+from __future__ import annotations
+
+from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.plan import Step
+
+
+def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
+    """Steps in a valid order; independent ones (IAM, security group, file system) can run side by side."""
+    steps: list[Step] = []
+    own_network = config.network.vpc_id is None
+    if own_network:
+        steps += [
+            Step("vpc", "create VPC 10.42.0.0/16", "vpc"),
+            Step("subnet", "create public subnet in the chosen AZ", "subnet", ("vpc",)),
+            Step("internet-gateway", "create and attach internet gateway", "internet-gateway", ("vpc",)),
+            Step("route-table", "create route table with a default route", "route-table",
+                 ("vpc", "internet-gateway", "subnet")),
+        ]  # fmt: skip
+    network = ("vpc",) if own_network else ()
+    ports = (
+        "no inbound rules (SSM only)"
+        if config.access.mode == "ssm"
+        else f"inbound from {', '.join(config.access.allowed_cidrs)}"
+    )
+    steps += [
+        Step("security-group", f"create security group: {ports}", "security-group", network),
+        Step("iam-role", "create IAM role (SSM core + this deployment's parameters)", "iam-role"),
+        Step("instance-profile", "create instance profile for the role", "instance-profile", ("iam-role",)),
+        Step("secrets", "store generated secrets as SSM SecureString parameters", "ssm-parameter"),
+    ]  # fmt: skip
+    launch_deps = ["security-group", "instance-profile", "secrets"]
+    if config.storage.data == "efs":
+        steps += [
+            Step("file-system", "create encrypted EFS file system", "efs"),
+            Step("mount-target", "create EFS mount target in the subnet", "mount-target",
+                 ("file-system", "security-group", *(("subnet",) if own_network else ()))),
+        ]  # fmt: skip
+        launch_deps.append("file-system")
+    steps.append(
+        Step("launch-template", "create launch template (IMDSv2, encrypted gp3, UserData)", "launch-template",
+             tuple(launch_deps))
+    )  # fmt: skip
+    instance_deps = ["launch-template", *(("route-table",) if own_network else ())]
+    steps.append(Step("instance", "launch instance with CreateFleet (instant)", "instance", tuple(instance_deps)))
+    if config.storage.data == "ebs":
+        steps.append(
+            Step("data-volume", f"create and attach encrypted {config.storage.data_volume_gb} GiB gp3 volume",
+                 "volume", ("instance",))
+        )  # fmt: skip
+    return tuple(steps)
