@@ -59,7 +59,8 @@ def run_plan(clients: Any, latency: Latency, gpu: str, workers: int | None) -> t
     elapsed = time.perf_counter() - start
     p = plan.placement
     regions = len(plan.extra["regions_considered"])
-    return elapsed, latency.calls - before, f"{p.instance_type} {p.market} {p.region}/{p.availability_zone} ${p.instance_hourly_usd}/h", regions
+    chosen = f"{p.instance_type} {p.market} {p.region}/{p.availability_zone} ${p.instance_hourly_usd}/h"
+    return elapsed, latency.calls - before, chosen, regions
 
 
 def main() -> int:
@@ -83,7 +84,8 @@ def main() -> int:
         serial, _, _, _ = run_plan(clients, latency, args.gpu, 1)
     finally:
         control.stop()
-    print(f"region: auto, gpu {args.gpu}, {regions} of {len(load_catalog().regions())} snapshot regions, {args.latency_ms:g} ms before every AWS call")
+    known = len(load_catalog().regions())
+    print(f"region: auto, gpu {args.gpu}, {regions} of {known} snapshot regions, {args.latency_ms:g} ms per AWS call")
     print(f"  AWS calls per plan                 {calls}")
     print(f"  concurrent, cold process clients   {cold:6.2f} s  (includes building ~20 botocore clients)")
     print(f"  concurrent, clients built          {warm:6.2f} s")

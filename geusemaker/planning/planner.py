@@ -110,7 +110,8 @@ class Planner:
                 dict.fromkeys(c.region for c in best[: MAX_FALLBACKS + 1] if c.region not in facts.quota_checked)
             )
             if not pending:
-                return [c for c in candidates if c.region in facts.quota_checked]
+                # Unchecked regions only keep candidates that are out anyway (e.g. over budget), for the report.
+                return [c for c in candidates if c.region in facts.quota_checked or c.problems]
             gatherer.add_quotas(facts, pending, types, markets)
 
     def _likely_region(self, specs: Sequence[InstanceSpec], regions: Sequence[str]) -> str:
