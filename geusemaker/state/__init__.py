@@ -1,0 +1,1 @@
+"""The local state store: deployments and their resources (SQLite)."""

@@ -1,0 +1,1 @@
+"""UserData: jinja2 templates rendered into the exact bytes an instance runs at boot."""

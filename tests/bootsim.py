@@ -1,0 +1,135 @@
+"""Run the generated boot scripts with bash in a temporary root, with stub binaries on PATH.
+
+Each stub logs its arguments to `calls.log`; its behaviour comes from files in the stub folder,
+so a test can make `nvidia-smi` fail N times, or `aws` return given parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from geusemaker.userdata.generator import RenderedUserData
+from tests.conftest import FIXTURES
+
+SMI = FIXTURES / "nvidia-smi" / "h100"
+NVIDIA_DRIVER_ERROR = (
+    "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
+    "Make sure that the latest NVIDIA driver is installed and running."
+)
+
+_GENERIC = """#!/usr/bin/env bash
+printf '%s %s\\n' "$(basename "$0")" "$*" >> "$STUB_DIR/calls.log"
+"""
+
+_NVIDIA_SMI = _GENERIC + r"""
+count_file="$STUB_DIR/nvidia-smi.failures"
+if [ -f "$count_file" ]; then
+  left=$(cat "$count_file")
+  if [ "$left" = "always" ] || [ "$left" -gt 0 ]; then
+    [ "$left" = "always" ] || echo $((left - 1)) > "$count_file"
+    echo "$NVIDIA_DRIVER_ERROR"
+    exit 9
+  fi
+fi
+case "$*" in
+  "-L") cat "$SMI_DIR/list.txt" ;;
+  "-pm 1") echo "Enabled persistence mode for GPU 00000000:00:00.0." ;;
+  *utilization.gpu*) cat "$STUB_DIR/gpu-util" 2>/dev/null || echo 0 ;;
+  *name,driver_version,memory.total*)
+    cut -d, -f2,5,6 "$SMI_DIR/query_csv_noheader_nounits.csv" ;;
+  *) cat "$SMI_DIR/plain.txt" ;;
+esac
+"""
+
+_DOCKER = _GENERIC + r"""
+case "$1" in
+  logs) cat "$STUB_DIR/ollama.log" 2>/dev/null || true ;;
+  run) cat "$SMI_DIR/list.txt" ;;
+esac
+exit 0
+"""
+
+_AWS = _GENERIC + r"""
+cat "$STUB_DIR/ssm-parameters.txt"
+"""
+
+_SLEEP = _GENERIC + "exit 0\n"
+_FAIL = _GENERIC + "exit 1\n"
+STUBS = {
+    "nvidia-smi": _NVIDIA_SMI,
+    "docker": _DOCKER,
+    "aws": _AWS,
+    "sleep": _SLEEP,
+    "blkid": _FAIL,
+}
+GENERIC_STUBS = (
+    "systemctl", "nvidia-ctk", "mount", "shutdown", "chown", "getent", "apt-get", "snap", "curl",
+    "mkfs.ext4", "modprobe", "ubuntu-drivers", "gpg", "lsblk", "findmnt",
+)  # fmt: skip
+
+
+@dataclass
+class BootSim:
+    """A temporary root with the rendered files, stubs, and the results of running scripts in it."""
+
+    base: Path
+
+    @property
+    def root(self) -> Path:
+        return self.base / "root"
+
+    @property
+    def stubs(self) -> Path:
+        return self.base / "stubs"
+
+    def install(self, userdata: RenderedUserData) -> None:
+        for path, text in userdata.files.items():
+            target = self.root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            target.chmod(0o755 if path.endswith(".sh") else 0o644)
+        (self.root / "etc").mkdir(parents=True, exist_ok=True)
+        (self.base / "boot.sh").write_text(userdata.parts["boot.sh"])
+        self.stubs.mkdir(parents=True, exist_ok=True)
+        bin_dir = self.stubs / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for name, body in {**dict.fromkeys(GENERIC_STUBS, _GENERIC + "exit 0\n"), **STUBS}.items():
+            path = bin_dir / name
+            path.write_text(body)
+            path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+    def set_secrets(self, values: dict[str, str], path: str) -> None:
+        lines = [f"{path}{name}\t{value}" for name, value in values.items()]
+        (self.stubs / "ssm-parameters.txt").write_text("\n".join(lines) + "\n")
+
+    def fail_nvidia_smi(self, times: int | str) -> None:
+        (self.stubs / "nvidia-smi.failures").write_text(str(times))
+
+    def run(self, script: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        script = script or self.base / "boot.sh"
+        environment = {
+            "PATH": f"{self.stubs / 'bin'}:{os.environ['PATH']}",
+            "GM_ROOT": str(self.root),
+            "STUB_DIR": str(self.stubs),
+            "SMI_DIR": str(SMI),
+            "NVIDIA_DRIVER_ERROR": NVIDIA_DRIVER_ERROR,
+            "HOME": str(self.base),
+            **env,
+        }
+        return subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=60, check=False)
+
+    def calls(self) -> list[str]:
+        path = self.stubs / "calls.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def status(self) -> dict[str, object]:
+        return json.loads((self.root / "var/lib/geusemaker/status.json").read_text())
+
+    def log(self) -> str:
+        path = self.root / "var/log/geusemaker/boot.log"
+        return path.read_text() if path.exists() else ""
