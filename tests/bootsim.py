@@ -26,7 +26,9 @@ _GENERIC = """#!/usr/bin/env bash
 printf '%s %s\\n' "$(basename "$0")" "$*" >> "$STUB_DIR/calls.log"
 """
 
-_NVIDIA_SMI = _GENERIC + r"""
+_NVIDIA_SMI = (
+    _GENERIC
+    + r"""
 count_file="$STUB_DIR/nvidia-smi.failures"
 if [ -f "$count_file" ]; then
   left=$(cat "$count_file")
@@ -45,18 +47,25 @@ case "$*" in
   *) cat "$SMI_DIR/plain.txt" ;;
 esac
 """
+)
 
-_DOCKER = _GENERIC + r"""
+_DOCKER = (
+    _GENERIC
+    + r"""
 case "$1" in
   logs) cat "$STUB_DIR/ollama.log" 2>/dev/null || true ;;
   run) cat "$SMI_DIR/list.txt" ;;
 esac
 exit 0
 """
+)
 
-_AWS = _GENERIC + r"""
+_AWS = (
+    _GENERIC
+    + r"""
 cat "$STUB_DIR/ssm-parameters.txt"
 """
+)
 
 _SLEEP = _GENERIC + "exit 0\n"
 _FAIL = _GENERIC + "exit 1\n"
@@ -121,7 +130,9 @@ class BootSim:
             "HOME": str(self.base),
             **env,
         }
-        return subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            ["bash", str(script)], env=environment, capture_output=True, text=True, timeout=60, check=False
+        )
 
     def calls(self) -> list[str]:
         path = self.stubs / "calls.log"

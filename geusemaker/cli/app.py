@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from geusemaker import __version__
-from geusemaker.cli import config_cmd, deploy_cmd, gpus_cmd, sandbox_cmd
+from geusemaker.cli import config_cmd, deploy_cmd, gpus_cmd, render_cmd, sandbox_cmd
 from geusemaker.cli.context import AppContext
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(sandbox_cmd.app, name="sandbox")
 app.command("deploy")(deploy_cmd.deploy)
 app.command("cost")(deploy_cmd.cost)
 app.command("gpus")(gpus_cmd.gpus)
+app.command("render")(render_cmd.render)
 
 _state = AppContext()
 

@@ -11,7 +11,7 @@ from geusemaker.errors import BudgetError, CapacityError, PreconditionError, Quo
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import Check, MarketKind, QuotaCheck
-from geusemaker.models.plan import Placement, Plan
+from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.planning import cost as costing
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
@@ -24,6 +24,8 @@ from geusemaker.services.capacity import CapacityService
 from geusemaker.services.ec2 import Ec2Service
 from geusemaker.services.pricing import PricingService
 from geusemaker.services.spot import SpotService
+from geusemaker.userdata.generator import BootContext
+from geusemaker.userdata.generator import render as render_userdata
 
 #: With a GPU model requested, consider this many host sizes of the smallest sufficient GPU count.
 HOST_SIZES_CONSIDERED = 4
@@ -84,12 +86,16 @@ class Planner:
             ami = prefetched
         else:
             ami = self.ami.resolve(chosen.region, spec.architecture, config.tier)  # type: ignore[arg-type]
+        userdata = render_userdata(
+            BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot")
+        )
         cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates)
         checks = _checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
         notes = tuple(dict.fromkeys([*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]))
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
             config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, checks, plan_steps(config), notes,
+            userdata=UserDataSize(userdata.size, userdata.compressed),
             extra={"regions_considered": list(regions), "regions_quota_checked": sorted(facts.quota_checked)},
         )  # fmt: skip
 

@@ -38,15 +38,13 @@ def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
                  ("file-system", "security-group", *(("subnet",) if own_network else ()))),
         ]  # fmt: skip
         launch_deps.append("file-system")
+    volumes = "encrypted gp3 root" + (
+        f" + {config.storage.data_volume_gb} GiB data" if config.storage.data == "ebs" else ""
+    )
     steps.append(
-        Step("launch-template", "create launch template (IMDSv2, encrypted gp3, UserData)", "launch-template",
+        Step("launch-template", f"create launch template (IMDSv2, {volumes}, UserData)", "launch-template",
              tuple(launch_deps))
     )  # fmt: skip
     instance_deps = ["launch-template", *(("route-table",) if own_network else ())]
     steps.append(Step("instance", "launch instance with CreateFleet (instant)", "instance", tuple(instance_deps)))
-    if config.storage.data == "ebs":
-        steps.append(
-            Step("data-volume", f"create and attach encrypted {config.storage.data_volume_gb} GiB gp3 volume",
-                 "volume", ("instance",))
-        )  # fmt: skip
     return tuple(steps)

@@ -159,7 +159,12 @@ def render(context: BootContext) -> RenderedUserData:
 def _cloud_config(name: str, files: dict[str, str]) -> str:
     document = {
         "write_files": [
-            {"path": path, "permissions": "0755" if path.endswith(".sh") else "0644", "owner": "root:root", "content": text}
+            {
+                "path": path,
+                "permissions": "0755" if path.endswith(".sh") else "0644",
+                "owner": "root:root",
+                "content": text,
+            }
             for path, text in files.items()
         ]
     }

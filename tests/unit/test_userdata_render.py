@@ -29,7 +29,9 @@ SUBSETS = {
     "n8n": ["ollama", "n8n", "postgres"],
     "all": ["ollama", "n8n", "qdrant", "crawl4ai", "postgres"],
 }
-SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}") or "shellcheck"
+SHELLCHECK = (
+    shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}") or "shellcheck"
+)
 MATRIX = list(itertools.product(["gpu", "cpu"], [False, True], SUBSETS, ["efs", "ebs", "none"]))
 
 
@@ -70,7 +72,9 @@ def test_every_shell_part_of_the_matrix_passes_shellcheck(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("tier", "plain", "subset", "data"), MATRIX)
-def test_cloud_config_and_compose_validate_against_their_schemas(tier: str, plain: bool, subset: str, data: str) -> None:
+def test_cloud_config_and_compose_validate_against_their_schemas(
+    tier: str, plain: bool, subset: str, data: str
+) -> None:
     userdata = _render(tier, plain, subset, data)
     cloud_config = userdata.parts["cloud-config.yaml"]
     assert cloud_config.startswith("#cloud-config\n")
@@ -145,7 +149,7 @@ def test_rendering_is_deterministic() -> None:
 def test_too_large_user_data_is_refused_before_anything_is_created() -> None:
     models = [f"model-{i:03d}-{'x' * 40}:{i}" for i in range(20)]
     config = validate_data({"name": "big", "ollama": {"models": models}})
-    import geusemaker.userdata.generator as generator
+    from geusemaker.userdata import generator
 
     original = generator.EC2_USERDATA_LIMIT
     generator.EC2_USERDATA_LIMIT = 4000
@@ -169,3 +173,18 @@ def test_scripts_are_ascii() -> None:
     userdata = _render("gpu", True, "all", "ebs")
     for text in [*userdata.parts.values(), *userdata.files.values()]:
         text.encode("ascii")
+
+
+def test_render_command_writes_the_exact_bytes_and_parts(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "stack.yaml"
+    config.write_text("name: r\nregion: eu-west-1\nstorage:\n  data: ebs\n")
+    out = tmp_path / "out"
+    result = cli("render", "--config", str(config), "--out", str(out), "--spot")
+    assert result.code == 0, result.err
+    expected = render(BootContext(validate_data({"name": "r", "region": "eu-west-1", "storage": {"data": "ebs"}}),
+                                  "eu-west-1", spot=True))  # fmt: skip
+    assert (out / "user-data").read_bytes() == expected.payload
+    assert (out / "parts" / "boot.sh").read_text() == expected.parts["boot.sh"]
+    assert (out / "parts" / "cloud-config.yaml").read_text() == expected.parts["cloud-config.yaml"]
+    assert yaml.safe_load((out / "docker-compose.yml").read_text()) == yaml.safe_load(expected.compose)
+    assert f"{expected.size:,} bytes (gzip)" in result.out
