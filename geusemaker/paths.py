@@ -31,3 +31,15 @@ def cache_dir() -> Path:
     path = home() / "cache"
     path.mkdir(exist_ok=True, mode=0o700)
     return path
+
+
+def state_file() -> Path:
+    return home() / "state.db"
+
+
+def locks_dir() -> Path:
+    return home() / "locks"
+
+
+def log_file() -> Path:
+    return home() / "geusemaker.log"

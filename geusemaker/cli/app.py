@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from geusemaker import __version__
-from geusemaker.cli import config_cmd, deploy_cmd, gpus_cmd, render_cmd, sandbox_cmd
+from geusemaker.cli import config_cmd, deploy_cmd, destroy_cmd, gpus_cmd, render_cmd, sandbox_cmd, status_cmd
 from geusemaker.cli.context import AppContext
 
 app = typer.Typer(
@@ -25,6 +25,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.command("deploy")(deploy_cmd.deploy)
 app.command("cost")(deploy_cmd.cost)
+app.command("status")(status_cmd.status)
+app.command("list")(status_cmd.list_deployments)
+app.command("destroy")(destroy_cmd.destroy)
 app.command("gpus")(gpus_cmd.gpus)
 app.command("render")(render_cmd.render)
 

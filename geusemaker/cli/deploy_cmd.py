@@ -1,7 +1,8 @@
-"""`geusemaker deploy` and `geusemaker cost`: plan (and, later, apply) a stack."""
+"""`geusemaker deploy` and `geusemaker cost`: plan a stack, then (after confirmation) create it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,21 +12,22 @@ from geusemaker.cli.render import OutputFormat
 
 if TYPE_CHECKING:
     from geusemaker.cli.context import AppContext
+    from geusemaker.models.config import DeploymentConfig
     from geusemaker.models.plan import Plan
+    from geusemaker.orchestration.deployer import Launched
+    from geusemaker.services.aws import AwsClients
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Stack configuration file (YAML or JSON).")]
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 
 
-def make_plan(state: AppContext, config_path: Path) -> Plan:
-    """Load the config and plan it against AWS (or the sandbox); writes nothing."""
+def make_plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsClients]:
+    """Plan `config` against AWS (or the sandbox); writes nothing."""
     from geusemaker import paths
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.render import err
-    from geusemaker.config_io import load_config
     from geusemaker.planning.planner import Planner
 
-    config = load_config(config_path)
     if state.region:
         config = config.model_copy(update={"region": state.region})
     region = None if config.region == "auto" else config.region
@@ -33,30 +35,108 @@ def make_plan(state: AppContext, config_path: Path) -> Plan:
     planner = Planner.create(clients, load_catalog(), paths.cache_dir())
     where = "every region" if config.region == "auto" else config.region
     with err().status(f"Planning {config.name}: checking types, quotas and prices in {where}..."):
-        return planner.plan(config, default_region=clients.default_region)
+        return planner.plan(config, default_region=clients.default_region), clients
 
 
 def deploy(
     ctx: typer.Context,
     config: ConfigOpt,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its cost; create nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    keep_on_failure: Annotated[
+        bool, typer.Option("--keep-on-failure", help="On failure keep (and record) what was created, for debugging.")
+    ] = False,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Plan a stack and show what it would create and cost.
+    """Plan a stack, show its cost, and create it on AWS.
 
-    Example: geusemaker deploy --config stack.yaml --dry-run
+    Example: geusemaker deploy --config stack.yaml --yes
     """
     from geusemaker.cli.plan_view import show_plan
     from geusemaker.cli.render import print_json
+    from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
 
+    stack = load_config(config)
     if not dry_run:
-        raise UsageError("deploy needs --dry-run in this version", hint="geusemaker deploy --config FILE --dry-run")
-    plan = make_plan(ctx.obj, config)
+        _refuse_existing(stack.name)
+        if not yes and not sys.stdin.isatty():
+            raise UsageError("not a terminal: pass --yes to deploy without confirmation")
+    plan, clients = make_plan(ctx.obj, stack)
+    if dry_run:
+        print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
+        return
+    show_plan(plan)
+    if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
+        raise typer.Abort
+    launched = _apply(plan, clients, keep_on_failure)
+    _summary(plan, launched, clients.target.sandbox)
     if output is OutputFormat.json:
-        print_json(plan.as_json())
-    else:
-        show_plan(plan)
+        print_json({"name": plan.name, "status": "running", **_launch_json(launched)})
+
+
+def _refuse_existing(name: str) -> None:
+    from geusemaker.cli.session import open_store
+    from geusemaker.errors import UsageError
+
+    existing = open_store().get(name)
+    if existing is not None:
+        raise UsageError(
+            f"deployment {name!r} already exists (status {existing.status})",
+            hint=f"See it with `geusemaker status {name}`, or remove it with `geusemaker destroy {name}`.",
+        )
+
+
+def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool) -> Launched:
+    from geusemaker.cli.progress import StepDisplay
+    from geusemaker.cli.session import locked, open_store, sigterm_as_interrupt
+    from geusemaker.orchestration.apply import Orchestrator
+
+    store = open_store()
+    with locked(plan.name), sigterm_as_interrupt(), StepDisplay(list(plan.steps), f"Deploying {plan.name}") as display:
+        orchestrator = Orchestrator(
+            clients, store, on_event=display.event, on_progress=display.progress,
+            waiter_delay_s=1 if clients.target.sandbox else 5,
+        )  # fmt: skip
+        return orchestrator.apply(plan, keep_on_failure=keep_on_failure)
+
+
+def _launch_json(launched: Launched) -> dict[str, object]:
+    return {
+        "instance_id": launched.instance_id,
+        "instance_type": launched.instance_type,
+        "region": launched.region,
+        "availability_zone": launched.availability_zone,
+        "market": launched.market,
+        "public_ip": launched.public_ip,
+        "hourly_usd": launched.hourly_usd,
+        "attempts": [str(a) for a in launched.attempts],
+    }
+
+
+def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
+    from geusemaker.cli.render import message
+    from geusemaker.models.services import SERVICES
+
+    hourly = "unknown" if launched.hourly_usd is None else f"${launched.hourly_usd:.4f}/h"
+    message(f"\n[bold green]{plan.name} is up[/]: {launched.instance_id} ({launched.instance_type}, {launched.market})")
+    where = f"{launched.region}/{launched.availability_zone}"
+    message(f"  where: {where}   cost: {hourly}   public IP: {launched.public_ip or '-'}")
+    if len(launched.attempts) > 1:
+        message(
+            f"  after {len(launched.attempts) - 1} capacity fallbacks: " + "; ".join(map(str, launched.attempts[:-1]))
+        )
+    if sandbox:
+        message("  health: the sandbox boots no real machine, so the GPU and service checks were skipped")
+    for service in plan.config.services:
+        port = SERVICES[service].port
+        if port and SERVICES[service].public:
+            message(
+                f"  {service:<9} aws ssm start-session --target {launched.instance_id} --region {launched.region} "
+                f"--document-name AWS-StartPortForwardingSession "
+                f'--parameters \'{{"portNumber":["{port}"],"localPortNumber":["{port}"]}}\''
+            )
+    message(f"  status:   geusemaker status {plan.name}\n  destroy:  geusemaker destroy {plan.name}")
 
 
 def cost(ctx: typer.Context, config: ConfigOpt, output: OutputOpt = OutputFormat.table) -> None:
@@ -66,8 +146,9 @@ def cost(ctx: typer.Context, config: ConfigOpt, output: OutputOpt = OutputFormat
     """
     from geusemaker.cli.plan_view import show_cost
     from geusemaker.cli.render import print_json, say
+    from geusemaker.config_io import load_config
 
-    plan = make_plan(ctx.obj, config)
+    plan, _ = make_plan(ctx.obj, load_config(config))
     if output is OutputFormat.json:
         print_json({"name": plan.name, "placement": plan.placement.as_json(), "cost": plan.cost.as_json()})
         return

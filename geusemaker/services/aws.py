@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from geusemaker import __version__
 from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoundError, PreconditionError
@@ -19,6 +20,7 @@ from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoun
 if TYPE_CHECKING:
     import boto3
 
+T = TypeVar("T")
 DEFAULT_REGION = "us-east-1"
 CAPACITY_CODES = frozenset(
     {
@@ -206,3 +208,29 @@ def translate_errors(operation: str = "") -> Iterator[None]:
 def endpoint_from_environment() -> str | None:
     """`AWS_ENDPOINT_URL`, which botocore honours too; read here so it can be shown to the user."""
     return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def retry_codes(
+    action: Callable[[], T],
+    codes: frozenset[str],
+    *,
+    attempts: int = 8,
+    base_delay_s: float = 1.0,
+    max_delay_s: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run `action`, retrying with exponential backoff while it fails with one of `codes`.
+
+    For conditions botocore's retry modes do not cover: DependencyViolation while a resource
+    drains, IAM propagation (InvalidParameterValue on a fresh instance profile).
+    """
+    delay = base_delay_s
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except AwsError as exc:
+            if exc.code not in codes or attempt == attempts:
+                raise
+        sleep(delay)
+        delay = min(delay * 2, max_delay_s)
+    raise AssertionError("unreachable")

@@ -1,0 +1,63 @@
+"""`geusemaker destroy`: delete everything a deployment created, even without local state."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+
+def destroy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the name.")] = False,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover", help="Also find resources by tag where no local state knows them (--region or all)."
+        ),
+    ] = False,
+) -> None:
+    """Delete a deployment's resources in reverse dependency order; a re-run finishes a partial destroy.
+
+    Example: geusemaker destroy my-llm --yes
+    """
+    from geusemaker.catalog import load_catalog
+    from geusemaker.cli.progress import StepDisplay
+    from geusemaker.cli.render import message
+    from geusemaker.cli.session import locked, open_store
+    from geusemaker.errors import EXIT_FAILED, UsageError, UserError
+    from geusemaker.orchestration.apply import Orchestrator
+
+    store = open_store()
+    record = store.get(name)
+    if record is None and not discover:
+        raise UsageError(
+            f"no deployment named {name!r} in the local state", hint=f"geusemaker destroy {name} --discover"
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not a terminal: pass --yes to destroy without typing the name")
+        if typer.prompt(f"Type the name ({name}) to destroy it", err=True) != name:
+            raise UsageError("the typed name does not match; nothing was deleted")
+    state = ctx.obj
+    region = record.region if record else state.region
+    clients = state.aws(region)
+    regions: list[str] = []
+    if discover:
+        regions = [state.region] if state.region else load_catalog().regions()
+    with locked(name), StepDisplay([], f"Destroying {name}") as display:
+        orchestrator = Orchestrator(
+            clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5
+        )
+        report = orchestrator.destroy(name, regions)
+    if report.failed:
+        error = UserError(
+            f"{len(report.failed)} resources of {name} could not be deleted yet",
+            details=[f"{r.kind} {r.resource_id} ({r.region}): {why}" for r, why in report.failed[:10]],
+            hint=f"Run `geusemaker destroy {name}` again to finish.",
+        )
+        error.exit_code = EXIT_FAILED
+        raise error
+    message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")

@@ -1,0 +1,73 @@
+"""Live step display for deploy and destroy: a table that updates in a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from geusemaker.cli.render import err
+from geusemaker.models.plan import Step
+from geusemaker.orchestration.executor import StepEvent
+
+SYMBOLS = {"pending": "[dim]·[/]", "running": "[cyan]…[/]", "done": "[green]✓[/]", "failed": "[red]✗[/]",
+           "skipped": "[dim]-[/]"}  # fmt: skip
+
+
+class StepDisplay:
+    """Shows every step with pending / running / done / failed and its elapsed time."""
+
+    def __init__(self, steps: list[Step], title: str) -> None:
+        self._steps = steps
+        self._title = title
+        self._state: dict[str, tuple[str, float, str]] = {s.id: ("pending", 0.0, "") for s in steps}
+        self._started: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._console = err()
+        self._live: Any = None
+        self._begun = time.monotonic()
+
+    def __enter__(self) -> StepDisplay:
+        if self._console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=self._console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+            self._live.get_renderable = self._render  # re-render each refresh so running timers tick
+        else:
+            self._console.print(f"{self._title}")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if self._live is not None:
+            self._live.__exit__(kind, error, tb)
+
+    def event(self, event: StepEvent) -> None:
+        with self._lock:
+            if event.state == "running":
+                self._started[event.step] = time.monotonic()
+            self._state[event.step] = (event.state, event.elapsed_s, event.detail)
+        if self._live is None and event.state != "running":
+            detail = f": {event.detail}" if event.detail else ""
+            self._console.print(f"  {SYMBOLS[event.state]} {event.step} ({event.elapsed_s:.1f}s){detail}")
+
+    def progress(self, kind: str, text: str) -> None:
+        self._console.print(f"  [dim]{kind}[/]: {text}")
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title=f"{self._title} ({time.monotonic() - self._begun:.0f}s)", box=None, title_justify="left")
+        table.add_column("")
+        table.add_column("STEP")
+        table.add_column("TIME", justify="right")
+        table.add_column("")
+        with self._lock:
+            for step in self._steps:
+                state, elapsed, detail = self._state[step.id]
+                if state == "running":
+                    elapsed = time.monotonic() - self._started.get(step.id, time.monotonic())
+                shown = f"{elapsed:.1f}s" if state != "pending" else ""
+                table.add_row(SYMBOLS[state], step.action, shown, detail[:60])
+        return table

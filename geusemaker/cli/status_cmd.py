@@ -1,0 +1,172 @@
+"""`geusemaker status` and `geusemaker list`: what is deployed, what it costs, and what AWS says."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from geusemaker.cli.render import OutputFormat
+
+if TYPE_CHECKING:
+    from geusemaker.state.store import DeploymentRecord
+
+OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
+
+
+def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[str, Any]:
+    """The status document of one deployment (the keys `status --output json` promises)."""
+    facts = record.facts
+    hourly = facts.get("hourly_usd")
+    launched = facts.get("launched_at")
+    running_until = (now or time.time()) if record.status in {"running", "degraded"} else record.updated_at
+    hours = max(0.0, running_until - launched) / 3600 if launched else 0.0
+    return {
+        "name": record.name,
+        "status": record.status,
+        "region": facts.get("region", record.region),
+        "instance_id": facts.get("instance_id"),
+        "instance_type": facts.get("instance_type"),
+        "market": facts.get("market"),
+        "public_ip": facts.get("public_ip"),
+        "hourly_usd": hourly,
+        "cost_so_far_usd": round(hourly * hours, 4) if hourly is not None else None,
+        "uptime_s": round(hours * 3600) if launched else None,
+        "health": facts.get("health"),
+        "detail": record.detail,
+    }
+
+
+def status(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="One deployment (default: all).")] = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Reconcile with AWS (terminated, interrupted, stopped).")
+    ] = False,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """Show every deployment (or one): state, instance, market, $/h, cost so far, last health.
+
+    Example: geusemaker status my-llm --refresh
+    """
+    from geusemaker.cli.render import print_json, say, table
+    from geusemaker.cli.session import open_store
+    from geusemaker.errors import UsageError
+
+    store = open_store()
+    records = store.list() if name is None else [r for r in [store.get(name)] if r is not None]
+    if name is not None and not records:
+        raise UsageError(f"no deployment named {name!r}", hint="List them with: geusemaker list")
+    if refresh:
+        for record in records:
+            _refresh(ctx.obj, store, record)
+        records = [r for r in (store.get(rec.name) for rec in records) if r is not None]
+    documents = [deployment_json(r) for r in records]
+    if output is OutputFormat.json:
+        print_json(documents)
+        return
+    if not documents:
+        say("No deployments. Create one with: geusemaker deploy --config stack.yaml")
+        return
+    table(
+        None,
+        ["NAME", "STATUS", "REGION", "INSTANCE", "TYPE", "MARKET", "PUBLIC IP", "UPTIME", "$/h", "SO FAR", "HEALTH"],
+        [_row(d) for d in documents],
+        right=["$/h", "SO FAR", "UPTIME"],
+    )
+
+
+def _row(d: dict[str, Any]) -> list[Any]:
+    from geusemaker.cli.render import usd
+
+    return [
+        d["name"], d["status"], d["region"], d["instance_id"], d["instance_type"], d["market"], d["public_ip"],
+        _uptime(d["uptime_s"]), usd(d["hourly_usd"]), usd(d["cost_so_far_usd"], 2), d["health"] or "-",
+    ]  # fmt: skip
+
+
+def _uptime(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m"
+
+
+def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
+    """Ask EC2 what became of the instance; record terminated / interrupted / stopped."""
+    from geusemaker.services.compute import ComputeService
+
+    instance_id = record.facts.get("instance_id")
+    if not instance_id or record.status not in {"running", "degraded", "stopped", "interrupted", "terminated"}:
+        return
+    region = record.facts.get("region", record.region)
+    instance = ComputeService(state.aws(region), region).describe_instance(instance_id)
+    ec2_state = (instance or {}).get("State", {}).get("Name", "terminated")
+    reason = (instance or {}).get("StateReason", {}).get("Code", "")
+    if ec2_state in {"terminated", "shutting-down"}:
+        new = "interrupted" if "Spot" in reason else "terminated"
+    elif ec2_state in {"stopped", "stopping"}:
+        new = "stopped"
+    else:
+        new = record.status if record.status in {"running", "degraded"} else "running"
+    if new != record.status:
+        store.set_status(record.name, new, f"EC2 reports {ec2_state}" + (f" ({reason})" if reason else ""))
+    store.update_facts(record.name, public_ip=(instance or {}).get("PublicIpAddress"))
+
+
+def list_deployments(
+    ctx: typer.Context,
+    discover: Annotated[bool, typer.Option("--discover", help="Also find deployments by their tags in AWS.")] = False,
+    region: Annotated[str | None, typer.Option("--region", help="Region to search with --discover, or 'all'.")] = None,
+    output: OutputOpt = OutputFormat.table,
+) -> None:
+    """List deployments from the local state (and, with --discover, from AWS tags).
+
+    Example: geusemaker list --discover --region all
+    """
+    from geusemaker.cli.render import print_json, table
+    from geusemaker.cli.session import open_store
+
+    rows: dict[str, dict[str, Any]] = {}
+    for record in open_store().list():
+        rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
+                             "resources": None, "in_state": True}  # fmt: skip
+    if discover:
+        for name, (found_region, count) in _discovered(ctx.obj, region).items():
+            row = rows.setdefault(name, {"name": name, "status": "unknown", "region": found_region, "in_state": False})
+            row["resources"] = count
+    documents = sorted(rows.values(), key=lambda d: d["name"])
+    if output is OutputFormat.json:
+        print_json(documents)
+        return
+    table(
+        None,
+        ["NAME", "STATUS", "REGION", "TAGGED RESOURCES", "LOCAL STATE"],
+        [[d["name"], d["status"], d["region"], d["resources"], "yes" if d["in_state"] else "no"] for d in documents],
+    )
+
+
+def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
+    """deployment name -> (region, number of tagged resources) from the Resource Groups Tagging API."""
+    from geusemaker.catalog import load_catalog
+    from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_MANAGED
+    from geusemaker.services.aws import translate_errors
+
+    regions = load_catalog().regions() if region in (None, "all") else [region]
+    clients = state.aws(regions[0])
+    found: dict[str, tuple[str, int]] = {}
+    for name in regions:
+        client = clients.client("resourcegroupstaggingapi", name)
+        with translate_errors("tag:GetResources"):
+            pages = client.get_paginator("get_resources").paginate(
+                TagFilters=[{"Key": TAG_MANAGED, "Values": ["true"]}]
+            )
+            for page in pages:
+                for mapping in page["ResourceTagMappingList"]:
+                    tags = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
+                    deployment = tags.get(TAG_DEPLOYMENT)
+                    if deployment:
+                        _, count = found.get(deployment, (name, 0))
+                        found[deployment] = (name, count + 1)
+    return found

@@ -1,0 +1,175 @@
+"""Delete a deployment's resources in reverse dependency order; idempotent; discovery by tags."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from geusemaker.errors import UserError
+from geusemaker.models.tags import TAG_DEPLOYMENT
+from geusemaker.services.aws import AwsClients, translate_errors
+from geusemaker.services.compute import ComputeService
+from geusemaker.services.iam import IamService
+from geusemaker.services.network import NetworkService
+from geusemaker.services.parameters import ParameterService
+from geusemaker.services.storage import FileSystemService
+from geusemaker.state.store import ResourceRecord, StateStore
+
+#: Kinds in the order they are deleted: what uses a resource goes before it.
+DELETE_ORDER = (
+    "instance", "fleet", "launch-template", "mount-target", "file-system", "security-group",
+    "route-table", "internet-gateway", "subnet", "vpc", "instance-profile", "iam-role", "ssm-parameter",
+)  # fmt: skip
+#: ARN resource types mapped to our kinds. Instances are left to DescribeInstances: terminated ones
+#: linger in the tagging API for a while.
+_ARN_KINDS = {
+    "vpc": "vpc", "subnet": "subnet", "security-group": "security-group",
+    "route-table": "route-table", "internet-gateway": "internet-gateway", "launch-template": "launch-template",
+    "file-system": "file-system",
+}  # fmt: skip
+
+
+@dataclass
+class DestroyReport:
+    deleted: list[ResourceRecord] = field(default_factory=list)
+    failed: list[tuple[ResourceRecord, str]] = field(default_factory=list)
+
+
+class Destroyer:
+    """Deletes resources kind by kind; a resource that is already gone counts as deleted."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        store: StateStore | None,
+        deployment: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_progress: Callable[[str, str], None] = lambda kind, text: None,
+        waiter_delay_s: int = 5,
+    ) -> None:
+        self.clients = clients
+        self.store = store
+        self.deployment = deployment
+        self.sleep = sleep
+        self.on_progress = on_progress
+        self.waiter_delay_s = waiter_delay_s
+
+    def destroy(self, records: Iterable[ResourceRecord]) -> DestroyReport:
+        report = DestroyReport()
+        by_kind: dict[str, list[ResourceRecord]] = {}
+        for record in records:
+            by_kind.setdefault(record.kind, []).append(record)
+        for kind in DELETE_ORDER:
+            batch = by_kind.pop(kind, [])
+            if not batch:
+                continue
+            self.on_progress(kind, f"deleting {len(batch)} {kind}")
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="destroy") as pool:
+                outcomes = list(pool.map(self._delete_one, batch))
+            for record, error in zip(batch, outcomes, strict=True):
+                if error is None:
+                    report.deleted.append(record)
+                    if self.store is not None:
+                        self.store.mark_deleted(self.deployment, record.kind, record.resource_id)
+                else:
+                    report.failed.append((record, error))
+            if report.failed:
+                break  # later kinds depend on these; a re-run continues from here
+        return report
+
+    def _delete_one(self, record: ResourceRecord) -> str | None:
+        try:
+            self._delete(record)
+        except UserError as exc:
+            return exc.message
+        return None
+
+    def _delete(self, record: ResourceRecord) -> None:
+        kind, rid, region = record.kind, record.resource_id, record.region
+        if kind == "instance":
+            ComputeService(self.clients, region).terminate(rid, delay_s=self.waiter_delay_s)
+        elif kind == "fleet":
+            ComputeService(self.clients, region).delete_fleet(rid)
+        elif kind == "launch-template":
+            ComputeService(self.clients, region).delete_launch_template(rid)
+        elif kind == "mount-target":
+            FileSystemService(self.clients, region, self.sleep).delete_mount_target(rid)
+        elif kind == "file-system":
+            FileSystemService(self.clients, region, self.sleep).delete_file_system(rid)
+        elif kind in {"security-group", "route-table", "internet-gateway", "subnet", "vpc"}:
+            network = NetworkService(self.clients, region, self.sleep)
+            getattr(network, f"delete_{kind.replace('-', '_')}")(rid)
+        elif kind == "instance-profile":
+            IamService(self.clients).delete_instance_profile(rid)
+        elif kind == "iam-role":
+            IamService(self.clients).delete_role(rid)
+        elif kind == "ssm-parameter":
+            ParameterService(self.clients, region).delete(rid)
+        else:
+            raise UserError(f"unknown resource kind {kind!r}")
+
+
+def discover(clients: AwsClients, deployment: str, regions: Iterable[str]) -> list[ResourceRecord]:
+    """Every resource tagged with `deployment` in `regions` (direct describes plus the tagging API)."""
+    found: dict[tuple[str, str], ResourceRecord] = {}
+
+    def add(kind: str, rid: str, region: str) -> None:
+        found.setdefault((kind, rid), ResourceRecord(kind, rid, region))
+
+    regions = sorted(set(regions))
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
+        per_region = list(pool.map(lambda r: (r, _discover_region(clients, deployment, r)), regions))
+    for region, items in per_region:
+        for kind, rid in items:
+            add(kind, rid, region)
+    iam = IamService(clients)
+    for role in iam.find_roles(deployment):
+        add("iam-role", role, "global")
+    for profile in iam.find_instance_profiles(deployment):
+        add("instance-profile", profile, "global")
+    return list(found.values())
+
+
+def _discover_region(clients: AwsClients, deployment: str, region: str) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for kind, ids in ComputeService(clients, region).find(deployment).items():
+        items += [(kind, rid) for rid in ids]
+    items += [("file-system", fs) for fs in FileSystemService(clients, region).find(deployment)]
+    items += [("ssm-parameter", name) for name in ParameterService(clients, region).list_names(deployment)]
+    items += _tagging_api(clients, deployment, region)
+    return items
+
+
+def _tagging_api(clients: AwsClients, deployment: str, region: str) -> list[tuple[str, str]]:
+    """Resources the Resource Groups Tagging API knows by our tag, as (kind, id)."""
+    client = clients.client("resourcegroupstaggingapi", region)
+    items = []
+    try:
+        with translate_errors("tag:GetResources"):
+            pages = client.get_paginator("get_resources").paginate(
+                TagFilters=[{"Key": TAG_DEPLOYMENT, "Values": [deployment]}]
+            )
+            for page in pages:
+                for mapping in page["ResourceTagMappingList"]:
+                    parsed = _parse_arn(mapping["ResourceARN"])
+                    if parsed:
+                        items.append(parsed)
+    except UserError:
+        return []
+    return items
+
+
+def _parse_arn(arn: str) -> tuple[str, str] | None:
+    """arn:aws:ec2:us-east-1:123:vpc/vpc-1 -> ("vpc", "vpc-1"); unknown types -> None."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    resource = parts[5]
+    if parts[2] == "ssm" and resource.startswith("parameter/"):
+        return "ssm-parameter", "/" + resource.removeprefix("parameter/")
+    kind, _, rid = resource.partition("/")
+    kind = _ARN_KINDS.get(kind, "")
+    return (kind, rid) if kind and rid else None

@@ -1,0 +1,221 @@
+"""Launch templates, instant fleets and instances: how the GPU instance is started and stopped."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from geusemaker.errors import AwsError, CapacityError, NotFoundError, PreconditionError
+from geusemaker.models.market import MarketKind
+from geusemaker.models.tags import TAG_DEPLOYMENT, tag_list
+from geusemaker.services.aws import CAPACITY_CODES, QUOTA_CODES, AwsClients, translate_errors
+
+ROOT_DEVICE = "/dev/sda1"  # every image GeuseMaker boots is Ubuntu-based
+DATA_DEVICE = "/dev/sdf"
+TAGGED_AT_LAUNCH = ("instance", "volume", "network-interface")
+#: An instant fleet whose instance is already terminated has nothing left to delete.
+_FLEET_GONE_CODES = frozenset({"fleetIdDoesNotExist", "fleetNotInDeletableState", "InvalidParameterCombination"})
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What the launch template holds."""
+
+    deployment: str
+    image_id: str
+    security_group_id: str
+    instance_profile_arn: str
+    user_data: bytes
+    root_gb: int
+    data_gb: int | None
+    market: MarketKind
+    user_tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    fleet_id: str
+    instance_id: str
+    instance_type: str
+    subnet_id: str
+
+
+class ComputeService:
+    """EC2 launches for one region."""
+
+    def __init__(self, clients: AwsClients, region: str) -> None:
+        self._ec2 = clients.client("ec2", region)
+        self.region = region
+
+    def create_launch_template(self, spec: LaunchSpec) -> str:
+        volumes: list[dict[str, Any]] = [_volume(ROOT_DEVICE, spec.root_gb)]
+        if spec.data_gb:
+            volumes.append(_volume(DATA_DEVICE, spec.data_gb))
+        data: dict[str, Any] = {
+            "ImageId": spec.image_id,
+            "IamInstanceProfile": {"Arn": spec.instance_profile_arn},
+            "SecurityGroupIds": [spec.security_group_id],
+            "BlockDeviceMappings": volumes,
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+            "UserData": base64.b64encode(spec.user_data).decode(),
+            "InstanceInitiatedShutdownBehavior": "terminate" if spec.market == "spot" else "stop",
+            "TagSpecifications": [
+                {"ResourceType": kind, "Tags": tag_list(spec.deployment, kind, spec.user_tags)}
+                for kind in TAGGED_AT_LAUNCH
+            ],
+        }
+        with translate_errors("ec2:CreateLaunchTemplate"):
+            template = self._ec2.create_launch_template(
+                LaunchTemplateName=f"geusemaker-{spec.deployment}",
+                LaunchTemplateData=data,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "launch-template",
+                        "Tags": tag_list(spec.deployment, "launch-template", spec.user_tags),
+                    }
+                ],
+            )
+        return str(template["LaunchTemplate"]["LaunchTemplateId"])
+
+    def set_shutdown_behavior(self, template_id: str, market: MarketKind) -> None:
+        """A new template version whose shutdown stops (on-demand) or terminates (spot) the instance."""
+        with translate_errors("ec2:CreateLaunchTemplateVersion"):
+            self._ec2.create_launch_template_version(
+                LaunchTemplateId=template_id,
+                SourceVersion="$Latest",
+                LaunchTemplateData={"InstanceInitiatedShutdownBehavior": "terminate" if market == "spot" else "stop"},
+            )
+
+    def create_fleet(
+        self,
+        deployment: str,
+        template_id: str,
+        overrides: Sequence[tuple[str, str]],
+        market: MarketKind,
+        client_token: str,
+        user_tags: dict[str, str],
+    ) -> FleetResult:
+        """One instance from an instant fleet over (instance type, subnet) overrides; raises on no capacity."""
+        request: dict[str, Any] = {
+            "Type": "instant",
+            "ClientToken": client_token,
+            "LaunchTemplateConfigs": [
+                {
+                    "LaunchTemplateSpecification": {"LaunchTemplateId": template_id, "Version": "$Latest"},
+                    "Overrides": [
+                        {"InstanceType": itype, "SubnetId": subnet, "Priority": float(rank)}
+                        for rank, (itype, subnet) in enumerate(overrides)
+                    ],
+                }
+            ],
+            "TargetCapacitySpecification": {"TotalTargetCapacity": 1, "DefaultTargetCapacityType": market},
+            "TagSpecifications": [{"ResourceType": "fleet", "Tags": tag_list(deployment, "fleet", user_tags)}],
+        }
+        if market == "spot":
+            request["SpotOptions"] = {"AllocationStrategy": "price-capacity-optimized"}
+        else:
+            request["OnDemandOptions"] = {"AllocationStrategy": "prioritized"}
+        with translate_errors("ec2:CreateFleet"):
+            answer = self._ec2.create_fleet(**request)
+        fleet_id = str(answer.get("FleetId", ""))
+        for group in answer.get("Instances", []):
+            for instance_id in group.get("InstanceIds", []):
+                overrides_used = group.get("LaunchTemplateAndOverrides", {}).get("Overrides", {})
+                return FleetResult(
+                    fleet_id, str(instance_id), str(group.get("InstanceType", overrides[0][0])),
+                    str(overrides_used.get("SubnetId", overrides[0][1])),
+                )  # fmt: skip
+        raise _fleet_error(fleet_id, answer.get("Errors", []))
+
+    def wait_running(self, instance_id: str, delay_s: int = 5, attempts: int = 60) -> dict[str, Any]:
+        with translate_errors("ec2:waiter instance_running"):
+            self._ec2.get_waiter("instance_running").wait(
+                InstanceIds=[instance_id], WaiterConfig={"Delay": delay_s, "MaxAttempts": attempts}
+            )
+        return self.describe_instance(instance_id) or {}
+
+    def describe_instance(self, instance_id: str) -> dict[str, Any] | None:
+        try:
+            with translate_errors("ec2:DescribeInstances"):
+                reservations = self._ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        except NotFoundError:
+            return None
+        instances = [i for r in reservations for i in r["Instances"]]
+        return instances[0] if instances else None
+
+    def terminate(self, instance_id: str, delay_s: int = 5, attempts: int = 120) -> None:
+        try:
+            with translate_errors("ec2:TerminateInstances"):
+                self._ec2.terminate_instances(InstanceIds=[instance_id])
+            with translate_errors("ec2:waiter instance_terminated"):
+                self._ec2.get_waiter("instance_terminated").wait(
+                    InstanceIds=[instance_id], WaiterConfig={"Delay": delay_s, "MaxAttempts": attempts}
+                )
+        except NotFoundError:
+            return
+
+    def delete_fleet(self, fleet_id: str) -> None:
+        """Delete an instant fleet (terminating anything left in it); an empty or unknown fleet counts as gone."""
+        try:
+            with translate_errors("ec2:DeleteFleets"):
+                answer = self._ec2.delete_fleets(FleetIds=[fleet_id], TerminateInstances=True)
+        except AwsError as exc:
+            if isinstance(exc, NotFoundError) or exc.code in _FLEET_GONE_CODES:
+                return
+            raise
+        for failure in answer.get("UnsuccessfulFleetDeletions", []):
+            code = failure.get("Error", {}).get("Code", "")
+            if code not in _FLEET_GONE_CODES:
+                raise AwsError(f"ec2:DeleteFleets {fleet_id}: {code}", code=code, operation="ec2:DeleteFleets")
+
+    def delete_launch_template(self, template_id: str) -> None:
+        try:
+            with translate_errors("ec2:DeleteLaunchTemplate"):
+                self._ec2.delete_launch_template(LaunchTemplateId=template_id)
+        except NotFoundError:
+            return
+
+    def find(self, deployment: str) -> dict[str, list[str]]:
+        """Resources of `deployment` found by tag with direct describes (for --discover)."""
+        tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}]
+        found: dict[str, list[str]] = {}
+        with translate_errors("ec2:Describe*"):
+            reservations = self._ec2.describe_instances(
+                Filters=[*tag, {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+            )["Reservations"]
+            found["instance"] = [i["InstanceId"] for r in reservations for i in r["Instances"]]
+            found["launch-template"] = [
+                t["LaunchTemplateId"] for t in self._ec2.describe_launch_templates(Filters=tag)["LaunchTemplates"]
+            ]
+            found["security-group"] = [
+                g["GroupId"] for g in self._ec2.describe_security_groups(Filters=tag)["SecurityGroups"]
+            ]
+            found["route-table"] = [
+                t["RouteTableId"] for t in self._ec2.describe_route_tables(Filters=tag)["RouteTables"]
+            ]
+            found["internet-gateway"] = [
+                g["InternetGatewayId"] for g in self._ec2.describe_internet_gateways(Filters=tag)["InternetGateways"]
+            ]
+            found["subnet"] = [s["SubnetId"] for s in self._ec2.describe_subnets(Filters=tag)["Subnets"]]
+            found["vpc"] = [v["VpcId"] for v in self._ec2.describe_vpcs(Filters=tag)["Vpcs"]]
+        return found
+
+
+def _volume(device: str, size_gb: int) -> dict[str, Any]:
+    return {
+        "DeviceName": device,
+        "Ebs": {"VolumeSize": size_gb, "VolumeType": "gp3", "Encrypted": True, "DeleteOnTermination": True},
+    }
+
+
+def _fleet_error(fleet_id: str, errors: list[dict[str, Any]]) -> Exception:
+    codes = sorted({str(e.get("ErrorCode", "")) for e in errors}) or ["NoInstances"]
+    details = sorted({f"{e.get('ErrorCode')}: {e.get('ErrorMessage')}" for e in errors})
+    message = f"CreateFleet {fleet_id} launched nothing: {', '.join(codes)}"
+    if any(code in QUOTA_CODES for code in codes):
+        return PreconditionError(message, details=details)
+    if not codes or all(code in CAPACITY_CODES or code == "NoInstances" for code in codes):
+        return CapacityError(message, details=details)
+    return AwsError(message, code=codes[0], operation="ec2:CreateFleet")

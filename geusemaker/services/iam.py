@@ -1,0 +1,135 @@
+"""The instance role and profile: SSM core access plus read access to this deployment's secrets only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from geusemaker.errors import NotFoundError
+from geusemaker.models.services import parameter_path
+from geusemaker.models.tags import tag_list
+from geusemaker.services.aws import AwsClients, translate_errors
+
+IAM_PATH = "/geusemaker/"
+SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+INLINE_POLICY = "geusemaker-deployment"
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def role_name(deployment: str) -> str:
+    return f"geusemaker-{deployment}"
+
+
+def deployment_policy(deployment: str, region: str, account: str, file_system_arn: str | None) -> dict[str, Any]:
+    """Least privilege: read this deployment's parameters (decrypting with the SSM key only), mount its EFS."""
+    path = parameter_path(deployment).rstrip("/")
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadOwnSecrets",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParametersByPath", "ssm:GetParameters", "ssm:GetParameter"],
+            "Resource": [
+                f"arn:aws:ssm:{region}:{account}:parameter{path}",
+                f"arn:aws:ssm:{region}:{account}:parameter{path}/*",
+            ],
+        },
+        {
+            "Sid": "DecryptViaSsmOnly",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+        },
+    ]
+    if file_system_arn:
+        statements.append(
+            {
+                "Sid": "MountOwnFileSystem",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": file_system_arn,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class IamService:
+    """Creates and deletes the deployment's role and instance profile (IAM is global)."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._iam = clients.client("iam", "us-east-1")
+
+    def create_role(self, deployment: str, user_tags: dict[str, str]) -> str:
+        name = role_name(deployment)
+        with translate_errors("iam:CreateRole"):
+            self._iam.create_role(
+                RoleName=name,
+                Path=IAM_PATH,
+                AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
+                Description=f"GeuseMaker {deployment} instance role",
+                Tags=tag_list(deployment, "iam-role", user_tags),
+            )
+        with translate_errors("iam:AttachRolePolicy"):
+            self._iam.attach_role_policy(RoleName=name, PolicyArn=SSM_CORE_POLICY)
+        return name
+
+    def put_policy(self, role: str, policy: dict[str, Any]) -> None:
+        with translate_errors("iam:PutRolePolicy"):
+            self._iam.put_role_policy(RoleName=role, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy))
+
+    def create_instance_profile(self, deployment: str, role: str, user_tags: dict[str, str]) -> tuple[str, str]:
+        """(name, ARN) of a new instance profile holding `role`."""
+        with translate_errors("iam:CreateInstanceProfile"):
+            profile = self._iam.create_instance_profile(
+                InstanceProfileName=role, Path=IAM_PATH, Tags=tag_list(deployment, "instance-profile", user_tags)
+            )["InstanceProfile"]
+        with translate_errors("iam:AddRoleToInstanceProfile"):
+            self._iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+        return str(profile["InstanceProfileName"]), str(profile["Arn"])
+
+    def delete_instance_profile(self, name: str) -> None:
+        try:
+            with translate_errors("iam:GetInstanceProfile"):
+                roles = self._iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+            for role in roles:
+                with translate_errors("iam:RemoveRoleFromInstanceProfile"):
+                    self._iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role["RoleName"])
+            with translate_errors("iam:DeleteInstanceProfile"):
+                self._iam.delete_instance_profile(InstanceProfileName=name)
+        except NotFoundError:
+            return
+
+    def delete_role(self, name: str) -> None:
+        try:
+            with translate_errors("iam:ListRolePolicies"):
+                inline = self._iam.list_role_policies(RoleName=name)["PolicyNames"]
+                attached = self._iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+                profiles = self._iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]
+            for profile in profiles:
+                self.delete_instance_profile(profile["InstanceProfileName"])
+            for policy in inline:
+                with translate_errors("iam:DeleteRolePolicy"):
+                    self._iam.delete_role_policy(RoleName=name, PolicyName=policy)
+            for policy in attached:
+                with translate_errors("iam:DetachRolePolicy"):
+                    self._iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+            with translate_errors("iam:DeleteRole"):
+                self._iam.delete_role(RoleName=name)
+        except NotFoundError:
+            return
+
+    def find_roles(self, deployment: str) -> list[str]:
+        """Roles under GeuseMaker's path that belong to `deployment` (for --discover)."""
+        name = role_name(deployment)
+        with translate_errors("iam:ListRoles"):
+            roles = self._iam.list_roles(PathPrefix=IAM_PATH)["Roles"]
+        return [role["RoleName"] for role in roles if role["RoleName"] == name]
+
+    def find_instance_profiles(self, deployment: str) -> list[str]:
+        name = role_name(deployment)
+        with translate_errors("iam:ListInstanceProfiles"):
+            profiles = self._iam.list_instance_profiles(PathPrefix=IAM_PATH)["InstanceProfiles"]
+        return [p["InstanceProfileName"] for p in profiles if p["InstanceProfileName"] == name]
