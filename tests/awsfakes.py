@@ -65,3 +65,122 @@ def inprocess_aws(region: str = "us-east-1", *, sandbox: bool = True) -> Iterato
     with mock_aws():
         yield AwsClients(AwsTarget(region=region, access_key="testing", secret_key="testing", sandbox=sandbox))
     patches.reset_quotas()
+
+
+def boto_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
+    import boto3
+
+    return boto3.client(
+        service, region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def count_resources(endpoint: str, region: str = "us-east-1") -> dict[str, int]:
+    """How many of each leak-prone resource exist (the deployment's and everything else)."""
+    ec2 = boto_client(endpoint, "ec2", region)
+    efs = boto_client(endpoint, "efs", region)
+    iam = boto_client(endpoint, "iam", region)
+    ssm = boto_client(endpoint, "ssm", region)
+    instances = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in {"terminated", "shutting-down"}
+    ]
+    file_systems = efs.describe_file_systems()["FileSystems"]
+    return {
+        "vpcs": len(ec2.describe_vpcs()["Vpcs"]),
+        "subnets": len(ec2.describe_subnets()["Subnets"]),
+        "internet_gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
+        "route_tables": len(ec2.describe_route_tables()["RouteTables"]),
+        "security_groups": len(ec2.describe_security_groups()["SecurityGroups"]),
+        "network_interfaces": len(ec2.describe_network_interfaces()["NetworkInterfaces"]),
+        "instances": len(instances),
+        "launch_templates": len(ec2.describe_launch_templates()["LaunchTemplates"]),
+        "volumes": len(ec2.describe_volumes()["Volumes"]),
+        "file_systems": len(file_systems),
+        "mount_targets": sum(
+            len(efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]) for fs in file_systems
+        ),
+        "iam_roles": len(iam.list_roles()["Roles"]),
+        "instance_profiles": len(iam.list_instance_profiles()["InstanceProfiles"]),
+        "ssm_parameters": sum(len(p["Parameters"]) for p in ssm.get_paginator("describe_parameters").paginate()),
+    }
+
+
+def tagged_resources(endpoint: str, deployment: str, region: str = "us-east-1") -> list[str]:
+    """Resources still tagged with the deployment (live ones only), as 'kind id'."""
+    from geusemaker.orchestration.destroy import discover
+    from geusemaker.services.aws import AwsClients, AwsTarget
+
+    clients = AwsClients(AwsTarget(region=region, endpoint_url=endpoint, access_key="testing", secret_key="testing"))
+    return sorted(f"{r.kind} {r.resource_id}" for r in discover(clients, deployment, [region]))
+
+
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+def error_response(service: str, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """A real-format AWS error for the service's protocol."""
+    if service in {"ec2"}:
+        body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors></Response>"
+        return 400, {}, body.encode()
+    if service in {"iam", "sts"}:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            "<RequestId>1</RequestId></ErrorResponse>"
+        )
+        return 400, {}, body.encode()
+    return 400, {"x-amzn-ErrorType": code}, json.dumps({"__type": code, "message": message}).encode()
+
+
+class Faults:
+    """A `before-send` hook on every session the product creates: records calls, fails chosen ones."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.fail: dict[tuple[str, int], tuple[str, str]] = {}
+        self.respond: dict[tuple[str, int], tuple[int, dict[str, str], bytes]] = {}
+        self._seen: dict[str, int] = {}
+        self._lock = __import__("threading").Lock()
+
+    def install(self, monkeypatch: Any) -> Faults:
+        import geusemaker.services.aws as aws
+
+        original = aws._new_session
+
+        def patched(target: Any) -> Any:
+            session = original(target)
+            session.events.register("before-send", self._before_send)
+            return session
+
+        monkeypatch.setattr(aws, "_new_session", patched)
+        return self
+
+    def mutating_calls(self) -> list[tuple[str, int]]:
+        """(service.Operation, occurrence) of every call that changes something, in call order."""
+        counted: dict[str, int] = {}
+        result = []
+        for call in self.calls:
+            operation = call.split(".", 1)[1]
+            if operation.startswith(READ_PREFIXES):
+                continue
+            counted[call] = counted.get(call, 0) + 1
+            result.append((call, counted[call]))
+        return result
+
+    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        call = event_name.removeprefix("before-send.")
+        with self._lock:
+            self.calls.append(call)
+            self._seen[call] = self._seen.get(call, 0) + 1
+            key = (call, self._seen[call])
+        service = call.split(".", 1)[0]
+        if key in self.fail:
+            code, message = self.fail[key]
+            status, headers, body = error_response(service, code, message)
+            return AWSResponse(request.url, status, headers, _Raw(body))
+        if key in self.respond:
+            status, headers, body = self.respond[key]
+            return AWSResponse(request.url, status, headers, _Raw(body))
+        return None

@@ -94,3 +94,13 @@ def sandbox_endpoint(sandbox_home: Path) -> Iterator[str]:
     finally:
         if previous is not None:
             os.environ["GEUSEMAKER_HOME"] = previous
+
+
+@pytest.fixture
+def shared_sandbox(gm_home: Path, sandbox_home: Path, sandbox_endpoint: str) -> str:
+    """Point this test's GeuseMaker home at the worker's running sandbox (no new server process)."""
+    import shutil
+
+    gm_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sandbox_home / "sandbox.json", gm_home / "sandbox.json")
+    return sandbox_endpoint

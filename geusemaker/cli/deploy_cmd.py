@@ -53,7 +53,7 @@ def deploy(
     Example: geusemaker deploy --config stack.yaml --yes
     """
     from geusemaker.cli.plan_view import show_plan
-    from geusemaker.cli.render import print_json
+    from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
 
@@ -66,7 +66,11 @@ def deploy(
     if dry_run:
         print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
         return
-    show_plan(plan)
+    if output is OutputFormat.json:  # stdout carries exactly one JSON document
+        p = plan.placement
+        message(f"Plan: {p.instance_type} {p.market} in {p.region}/{p.availability_zone}, ${plan.cost.hourly_usd}/h")
+    else:
+        show_plan(plan)
     if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
         raise typer.Abort
     launched = _apply(plan, clients, keep_on_failure)

@@ -133,7 +133,32 @@ class NetworkService:
         self._delete(lambda: self._ec2.delete_internet_gateway(InternetGatewayId=igw_id), "ec2:DeleteInternetGateway")
 
     def delete_subnet(self, subnet_id: str) -> None:
+        self._release_stale_interfaces(subnet_id)
         self._delete(lambda: self._ec2.delete_subnet(SubnetId=subnet_id), "ec2:DeleteSubnet")
+
+    def _release_stale_interfaces(self, subnet_id: str) -> None:
+        """Delete network interfaces left in our subnet (detached, or of a terminated instance)."""
+        with translate_errors("ec2:DescribeNetworkInterfaces"):
+            interfaces = self._ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])
+        for interface in interfaces["NetworkInterfaces"]:
+            if interface.get("RequesterManaged"):
+                continue  # EFS mount targets and the like go with their owner
+            instance = interface.get("Attachment", {}).get("InstanceId")
+            if interface.get("Status") != "available" and not (instance and self._terminated(instance)):
+                continue
+            self._delete(
+                lambda i=interface: self._ec2.delete_network_interface(NetworkInterfaceId=i["NetworkInterfaceId"]),
+                "ec2:DeleteNetworkInterface",
+            )
+
+    def _terminated(self, instance_id: str) -> bool:
+        try:
+            with translate_errors("ec2:DescribeInstances"):
+                reservations = self._ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        except NotFoundError:
+            return True
+        states = [i["State"]["Name"] for r in reservations for i in r["Instances"]]
+        return not states or all(state == "terminated" for state in states)
 
     def delete_vpc(self, vpc_id: str) -> None:
         self._delete(lambda: self._ec2.delete_vpc(VpcId=vpc_id), "ec2:DeleteVpc")

@@ -1,0 +1,119 @@
+"""deploy -> status -> destroy through the real CLI against the sandbox's HTTP endpoint: nothing leaks."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+
+from tests.awsfakes import boto_client, count_resources, tagged_resources
+from tests.conftest import run_cli
+
+STACK = "name: {name}\nregion: us-east-1\ncompute:\n  gpu: t4\n"
+
+
+def _config(tmp_path: Path, name: str, extra: str = "") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(STACK.format(name=name) + extra)
+    return str(path)
+
+
+def test_deploy_status_destroy_leaves_zero_resources(tmp_path: Path, shared_sandbox: str, gm_home: Path) -> None:
+    endpoint = shared_sandbox
+    before = count_resources(endpoint)
+    deployed = run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "life"), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    document = json.loads(deployed.out)
+    assert document["status"] == "running" and document["instance_type"] == "g4dn.xlarge"
+    during = count_resources(endpoint)
+    assert during["vpcs"] == before["vpcs"] + 1 and during["instances"] == before["instances"] + 1
+    assert (
+        during["file_systems"] == before["file_systems"] + 1
+        and during["ssm_parameters"] == before["ssm_parameters"] + 4
+    )
+
+    status = json.loads(run_cli("--sandbox", "status", "life", "--refresh", "-o", "json").out)
+    assert [s["name"] for s in status] == ["life"]
+    assert status[0]["status"] == "running" and status[0]["instance_id"] == document["instance_id"]
+    assert set(status[0]) >= {"name", "status", "region", "instance_id", "instance_type", "market", "public_ip",
+                              "hourly_usd", "cost_so_far_usd", "health"}  # fmt: skip
+
+    destroyed = run_cli("--sandbox", "destroy", "life", "--yes")
+    assert destroyed.code == 0, destroyed.err
+    assert count_resources(endpoint) == before
+    assert tagged_resources(endpoint, "life") == []
+    assert json.loads(run_cli("--sandbox", "status", "-o", "json").out) == []
+
+
+def test_what_is_created_is_locked_down(tmp_path: Path, shared_sandbox: str) -> None:
+    endpoint = shared_sandbox
+    assert run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "secure"), "--yes").code == 0
+    try:
+        ec2 = boto_client(endpoint, "ec2")
+        group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["geusemaker-secure"]}])
+        rules = group["SecurityGroups"][0]["IpPermissions"]
+        assert all(not rule.get("IpRanges") for rule in rules), "mode ssm opens no port to any CIDR"
+        assert [r["FromPort"] for r in rules] == [2049], "only NFS, and only from the group itself"
+        template = ec2.describe_launch_template_versions(LaunchTemplateName="geusemaker-secure")[
+            "LaunchTemplateVersions"
+        ]
+        data = template[0]["LaunchTemplateData"]
+        assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 2
+        assert all(m["Ebs"]["Encrypted"] and m["Ebs"]["VolumeType"] == "gp3" for m in data["BlockDeviceMappings"])
+        userdata = gzip.decompress(base64.b64decode(data["UserData"]))
+        ssm = boto_client(endpoint, "ssm")
+        secrets = ssm.get_parameters_by_path(Path="/geusemaker/secure/", WithDecryption=True)["Parameters"]
+        assert len(secrets) == 4 and all(p["Type"] == "SecureString" for p in secrets)
+        assert all(p["Value"].encode() not in userdata for p in secrets)
+        efs = boto_client(endpoint, "efs").describe_file_systems()["FileSystems"]
+        assert all(fs["Encrypted"] for fs in efs)
+        iam = boto_client(endpoint, "iam")
+        policy = iam.get_role_policy(RoleName="geusemaker-secure", PolicyName="geusemaker-deployment")["PolicyDocument"]
+        resources = json.dumps(policy)
+        assert "parameter/geusemaker/secure" in resources and '"Resource": "*"' not in resources.replace(
+            '"kms:Decrypt", "Resource": "*"', ""
+        )
+        attached = iam.list_attached_role_policies(RoleName="geusemaker-secure")["AttachedPolicies"]
+        assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
+        tags = ec2.describe_vpcs(Filters=[{"Name": "tag:geusemaker:deployment", "Values": ["secure"]}])["Vpcs"]
+        assert len(tags) == 1
+    finally:
+        assert run_cli("--sandbox", "destroy", "secure", "--yes").code == 0
+
+
+def test_cidr_access_opens_only_the_listed_cidrs(tmp_path: Path, shared_sandbox: str) -> None:
+    extra = "services: [ollama, qdrant]\naccess:\n  mode: cidr\n  allowed_cidrs: [198.51.100.0/24]\nstorage:\n  data: none\n"
+    assert run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "open", extra), "--yes").code == 0
+    try:
+        ec2 = boto_client(shared_sandbox, "ec2")
+        group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["geusemaker-open"]}])
+        opened = sorted(
+            (rule["FromPort"], r["CidrIp"])
+            for rule in group["SecurityGroups"][0]["IpPermissions"]
+            for r in rule.get("IpRanges", [])
+        )
+        assert opened == [(6333, "198.51.100.0/24"), (11434, "198.51.100.0/24")]
+    finally:
+        assert run_cli("--sandbox", "destroy", "open", "--yes").code == 0
+
+
+def test_an_existing_name_is_refused(tmp_path: Path, shared_sandbox: str) -> None:
+    config = _config(tmp_path, "twice", "storage:\n  data: none\n")
+    assert run_cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
+    try:
+        again = run_cli("--sandbox", "deploy", "-c", config, "--yes")
+        assert again.code == 2 and "already exists" in again.err
+    finally:
+        run_cli("--sandbox", "destroy", "twice", "--yes")
+
+
+def test_without_a_terminal_deploy_needs_yes(tmp_path: Path, shared_sandbox: str) -> None:
+    result = run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "ask"))
+    assert result.code == 2 and "--yes" in result.err
+
+
+def test_destroy_of_an_unknown_name(shared_sandbox: str) -> None:
+    result = run_cli("--sandbox", "destroy", "ghost", "--yes")
+    assert result.code == 2 and "--discover" in result.err
