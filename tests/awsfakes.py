@@ -145,7 +145,7 @@ class Faults:
         self._lock = __import__("threading").Lock()
 
     def install(self, monkeypatch: Any) -> Faults:
-        import geusemaker.services.aws as aws
+        from geusemaker.services import aws
 
         original = aws._new_session
 

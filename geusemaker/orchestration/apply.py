@@ -93,14 +93,11 @@ class Orchestrator:
 
     def destroy(self, name: str, regions: Iterable[str] = ()) -> DestroyReport:
         """Delete the recorded resources and everything tagged with `name` in `regions`; then forget it."""
-        records = self.store.resources(name)
-        known = {r.region for r in records if r.region != "global"} | set(regions)
         deployment = self.store.get(name)
         if deployment is not None:
-            known.add(deployment.region)
             self.store.set_status(name, "destroying")
-        found = discover(self.clients, name, known) if known else []
-        report = self._destroyer(name).destroy(_merge(records, found))
+        known = self._regions(name) | set(regions)
+        report = self._undo(name, known)
         left = discover(self.clients, name, known) if known and not report.failed else []
         if deployment is not None:
             if report.failed or left:
@@ -111,8 +108,19 @@ class Orchestrator:
             report.failed.append((record, "still present after deletion"))
         return report
 
-    def _undo(self, name: str) -> DestroyReport:
-        return self._destroyer(name).destroy(self.store.resources(name))
+    def _undo(self, name: str, regions: Iterable[str] | None = None) -> DestroyReport:
+        """Delete what is recorded plus whatever carries the deployment's tag (created but not yet recorded)."""
+        records = self.store.resources(name)
+        regions = set(regions) if regions is not None else self._regions(name)
+        found = discover(self.clients, name, regions) if regions else []
+        return self._destroyer(name).destroy(_merge(records, found))
+
+    def _regions(self, name: str) -> set[str]:
+        regions = {r.region for r in self.store.resources(name) if r.region != "global"}
+        deployment = self.store.get(name)
+        if deployment is not None:
+            regions.add(deployment.region)
+        return regions
 
     def _destroyer(self, name: str) -> Destroyer:
         return Destroyer(

@@ -139,6 +139,7 @@ class RegionDeployment:
             subnet = self.network.create_subnet(self.name, self.ids["vpc"], zone, index, self.tags)
             self.record("subnet", subnet, zone=zone)
             self.ids["subnets"][zone] = subnet
+            self.network.enable_public_ips(subnet)
         if "route_table" in self.ids:
             self.network.associate(self.ids["route_table"], subnet)
         return subnet
@@ -150,8 +151,9 @@ class RegionDeployment:
         self.ids["igw"] = igw
 
     def _route_table(self) -> None:
-        table = self.network.create_route_table(self.name, self.ids["vpc"], self.ids["igw"], self.tags)
+        table = self.network.create_route_table(self.name, self.ids["vpc"], self.tags)
         self.record("route-table", table)
+        self.network.add_default_route(table, self.ids["igw"])
         with self._lock:
             self.ids["route_table"] = table
             subnets = list(self.ids["subnets"].values())
@@ -160,20 +162,23 @@ class RegionDeployment:
 
     def _security_group(self) -> None:
         ingress = service_ingress(self.config) if self.config.access.mode == "cidr" else []
-        group = self.network.create_security_group(self.name, self.ids["vpc"], ingress, self.tags)
+        group = self.network.create_security_group(self.name, self.ids["vpc"], self.tags)
         self.record("security-group", group)
         self.ids["security_group"] = group
+        self.network.allow_ingress(group, ingress)
 
     # -- identity and secrets -------------------------------------------------------------------
     def _role(self) -> None:
         role = self.iam.create_role(self.name, self.tags)
         self.store.record(self.name, "iam-role", role, "global")
         self.ids["role"] = role
+        self.iam.attach_ssm_core(role)
 
     def _instance_profile(self) -> None:
         name, arn = self.iam.create_instance_profile(self.name, self.ids["role"], self.tags)
         self.store.record(self.name, "instance-profile", name, "global")
         self.ids["profile_arn"] = arn
+        self.iam.add_role(name, self.ids["role"])
 
     def _secrets(self) -> None:
         for name, value in generate_secret_values(self.config.services).items():

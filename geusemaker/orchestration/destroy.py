@@ -24,6 +24,11 @@ DELETE_ORDER = (
 )  # fmt: skip
 #: ARN resource types mapped to our kinds. Instances are left to DescribeInstances: terminated ones
 #: linger in the tagging API for a while.
+CHAINS = dict.fromkeys(DELETE_ORDER, "network") | {
+    "instance-profile": "iam",
+    "iam-role": "iam",
+    "ssm-parameter": "ssm",
+}
 _ARN_KINDS = {
     "vpc": "vpc", "subnet": "subnet", "security-group": "security-group",
     "route-table": "route-table", "internet-gateway": "internet-gateway", "launch-template": "launch-template",
@@ -62,9 +67,15 @@ class Destroyer:
         by_kind: dict[str, list[ResourceRecord]] = {}
         for record in records:
             by_kind.setdefault(record.kind, []).append(record)
+        blocked: set[str] = set()
         for kind in DELETE_ORDER:
             batch = by_kind.pop(kind, [])
             if not batch:
+                continue
+            if CHAINS[kind] in blocked:  # what this kind depends on is still there; a re-run continues
+                report.failed += [
+                    (record, "not attempted: a resource it depends on is still there") for record in batch
+                ]
                 continue
             self.on_progress(kind, f"deleting {len(batch)} {kind}")
             with ThreadPoolExecutor(max_workers=8, thread_name_prefix="destroy") as pool:
@@ -76,8 +87,7 @@ class Destroyer:
                         self.store.mark_deleted(self.deployment, record.kind, record.resource_id)
                 else:
                     report.failed.append((record, error))
-            if report.failed:
-                break  # later kinds depend on these; a re-run continues from here
+                    blocked.add(CHAINS[kind])
         return report
 
     def _delete_one(self, record: ResourceRecord) -> str | None:

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from geusemaker.models.plan import Placement
 
 MAX_FALLBACKS = 12
+#: Of the fallbacks, how many may be in the other market (on-demand after spot), so it is always reached.
+OTHER_MARKET_FALLBACKS = 3
 
 
 def rank_key(placement: Placement) -> tuple[bool, float, int, str, str, str]:
@@ -36,4 +38,5 @@ def choose(candidates: Sequence[Placement]) -> tuple[Placement | None, list[Plac
     chosen = ranked[0]
     same = [c for c in ranked[1:] if c.market == chosen.market]
     other = [c for c in ranked[1:] if c.market != chosen.market]
-    return chosen, (same + other)[:MAX_FALLBACKS]
+    other = other[:OTHER_MARKET_FALLBACKS]
+    return chosen, same[: MAX_FALLBACKS - len(other)] + other

@@ -72,23 +72,28 @@ class IamService:
                 Description=f"GeuseMaker {deployment} instance role",
                 Tags=tag_list(deployment, "iam-role", user_tags),
             )
-        with translate_errors("iam:AttachRolePolicy"):
-            self._iam.attach_role_policy(RoleName=name, PolicyArn=SSM_CORE_POLICY)
         return name
+
+    def attach_ssm_core(self, role: str) -> None:
+        """The AWS managed policy the SSM agent needs (health checks, logs, port forwarding)."""
+        with translate_errors("iam:AttachRolePolicy"):
+            self._iam.attach_role_policy(RoleName=role, PolicyArn=SSM_CORE_POLICY)
 
     def put_policy(self, role: str, policy: dict[str, Any]) -> None:
         with translate_errors("iam:PutRolePolicy"):
             self._iam.put_role_policy(RoleName=role, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy))
 
-    def create_instance_profile(self, deployment: str, role: str, user_tags: dict[str, str]) -> tuple[str, str]:
-        """(name, ARN) of a new instance profile holding `role`."""
+    def create_instance_profile(self, deployment: str, name: str, user_tags: dict[str, str]) -> tuple[str, str]:
+        """(name, ARN) of a new, empty instance profile."""
         with translate_errors("iam:CreateInstanceProfile"):
             profile = self._iam.create_instance_profile(
-                InstanceProfileName=role, Path=IAM_PATH, Tags=tag_list(deployment, "instance-profile", user_tags)
+                InstanceProfileName=name, Path=IAM_PATH, Tags=tag_list(deployment, "instance-profile", user_tags)
             )["InstanceProfile"]
-        with translate_errors("iam:AddRoleToInstanceProfile"):
-            self._iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
         return str(profile["InstanceProfileName"]), str(profile["Arn"])
+
+    def add_role(self, profile: str, role: str) -> None:
+        with translate_errors("iam:AddRoleToInstanceProfile"):
+            self._iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
 
     def delete_instance_profile(self, name: str) -> None:
         try:

@@ -46,9 +46,12 @@ class NetworkService:
                 AvailabilityZone=zone,
                 TagSpecifications=self._spec("subnet", deployment, "subnet", user_tags),
             )["Subnet"]["SubnetId"]
+        return str(subnet_id)
+
+    def enable_public_ips(self, subnet_id: str) -> None:
+        """Instances get a public IPv4 address (egress to pull images without a NAT gateway)."""
         with translate_errors("ec2:ModifySubnetAttribute"):
             self._ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
-        return str(subnet_id)
 
     def create_internet_gateway(self, deployment: str, user_tags: dict[str, str]) -> str:
         with translate_errors("ec2:CreateInternetGateway"):
@@ -61,14 +64,16 @@ class NetworkService:
         with translate_errors("ec2:AttachInternetGateway"):
             self._ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
 
-    def create_route_table(self, deployment: str, vpc_id: str, igw_id: str, user_tags: dict[str, str]) -> str:
+    def create_route_table(self, deployment: str, vpc_id: str, user_tags: dict[str, str]) -> str:
         with translate_errors("ec2:CreateRouteTable"):
             table = self._ec2.create_route_table(
                 VpcId=vpc_id, TagSpecifications=self._spec("route-table", deployment, "route-table", user_tags)
             )["RouteTable"]["RouteTableId"]
-        with translate_errors("ec2:CreateRoute"):
-            self._ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
         return str(table)
+
+    def add_default_route(self, table_id: str, igw_id: str) -> None:
+        with translate_errors("ec2:CreateRoute"):
+            self._ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
 
     def associate(self, route_table_id: str, subnet_id: str) -> str:
         with translate_errors("ec2:AssociateRouteTable"):
@@ -76,10 +81,8 @@ class NetworkService:
                 self._ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)["AssociationId"]
             )
 
-    def create_security_group(
-        self, deployment: str, vpc_id: str, ingress: list[tuple[int, str]], user_tags: dict[str, str]
-    ) -> str:
-        """A group with only the given (port, CIDR) ingress, plus NFS from itself (for EFS)."""
+    def create_security_group(self, deployment: str, vpc_id: str, user_tags: dict[str, str]) -> str:
+        """A group with no inbound rules yet (outbound open, as EC2 creates it)."""
         with translate_errors("ec2:CreateSecurityGroup"):
             group = self._ec2.create_security_group(
                 GroupName=f"geusemaker-{deployment}",
@@ -87,6 +90,10 @@ class NetworkService:
                 VpcId=vpc_id,
                 TagSpecifications=self._spec("security-group", deployment, "security-group", user_tags),
             )["GroupId"]
+        return str(group)
+
+    def allow_ingress(self, group: str, ingress: list[tuple[int, str]]) -> None:
+        """Only the given (port, CIDR) pairs, plus NFS from the group itself (for EFS)."""
         permissions: list[dict[str, Any]] = [
             {"IpProtocol": "tcp", "FromPort": NFS_PORT, "ToPort": NFS_PORT, "UserIdGroupPairs": [{"GroupId": group}]}
         ]
@@ -97,7 +104,6 @@ class NetworkService:
         ]  # fmt: skip
         with translate_errors("ec2:AuthorizeSecurityGroupIngress"):
             self._ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
-        return str(group)
 
     # -- deletes (a resource already gone counts as deleted) ------------------------------------
     def delete_security_group(self, group_id: str) -> None:

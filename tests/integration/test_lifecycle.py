@@ -84,7 +84,10 @@ def test_what_is_created_is_locked_down(tmp_path: Path, shared_sandbox: str) -> 
 
 
 def test_cidr_access_opens_only_the_listed_cidrs(tmp_path: Path, shared_sandbox: str) -> None:
-    extra = "services: [ollama, qdrant]\naccess:\n  mode: cidr\n  allowed_cidrs: [198.51.100.0/24]\nstorage:\n  data: none\n"
+    extra = (
+        "services: [ollama, qdrant]\naccess:\n  mode: cidr\n  allowed_cidrs: [198.51.100.0/24]\n"
+        "storage:\n  data: none\n"
+    )
     assert run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "open", extra), "--yes").code == 0
     try:
         ec2 = boto_client(shared_sandbox, "ec2")
