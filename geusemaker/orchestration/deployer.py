@@ -193,12 +193,14 @@ class RegionDeployment:
         self.files.wait_available(fs_id)
 
     def _mount_target(self, zone: str) -> None:
+        """One mount target per zone; a zone already claimed (perhaps still being created) is left alone."""
         if "file_system" not in self.ids:
             return
         subnet = self._subnet(zone)
         with self._lock:
             if zone in self.ids["mount_targets"]:
                 return
+            self.ids["mount_targets"][zone] = None  # claimed
         target = self.files.create_mount_target(self.ids["file_system"], subnet, self.ids["security_group"])
         self.record("mount-target", target, file_system=self.ids["file_system"])
         with self._lock:
