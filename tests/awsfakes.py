@@ -141,6 +141,7 @@ class Faults:
         self.calls: list[str] = []
         self.fail: dict[tuple[str, int], tuple[str, str]] = {}
         self.respond: dict[tuple[str, int], tuple[int, dict[str, str], bytes]] = {}
+        self.respond_all: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self._seen: dict[str, int] = {}
         self._lock = __import__("threading").Lock()
 
@@ -180,7 +181,22 @@ class Faults:
             code, message = self.fail[key]
             status, headers, body = error_response(service, code, message)
             return AWSResponse(request.url, status, headers, _Raw(body))
-        if key in self.respond:
-            status, headers, body = self.respond[key]
+        answer = self.respond.get(key) or self.respond_all.get(call)
+        if answer is not None:
+            status, headers, body = answer
             return AWSResponse(request.url, status, headers, _Raw(body))
         return None
+
+    def ssm_outputs(self, agent: str | None, stdout: str, exit_code: int = 0) -> None:
+        """Answer DescribeInstanceInformation and GetCommandInvocation as a real instance would."""
+        info = [{"InstanceId": "i-x", "PingStatus": agent}] if agent else []
+        self.respond_all["ssm.DescribeInstanceInformation"] = (
+            200,
+            {},
+            json.dumps({"InstanceInformationList": info}).encode(),
+        )
+        invocation = {
+            "Status": "Success" if exit_code == 0 else "Failed", "ResponseCode": exit_code,
+            "StandardOutputContent": stdout, "StandardErrorContent": "",
+        }  # fmt: skip
+        self.respond_all["ssm.GetCommandInvocation"] = (200, {}, json.dumps(invocation).encode())

@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 
 from geusemaker import __version__
-from geusemaker.cli import config_cmd, deploy_cmd, destroy_cmd, gpus_cmd, render_cmd, sandbox_cmd, status_cmd
+from geusemaker.cli import (
+    config_cmd,
+    deploy_cmd,
+    destroy_cmd,
+    gpus_cmd,
+    health_cmd,
+    render_cmd,
+    sandbox_cmd,
+    status_cmd,
+)
 from geusemaker.cli.context import AppContext
 
 app = typer.Typer(
@@ -28,6 +37,8 @@ app.command("cost")(deploy_cmd.cost)
 app.command("status")(status_cmd.status)
 app.command("list")(status_cmd.list_deployments)
 app.command("destroy")(destroy_cmd.destroy)
+app.command("health")(health_cmd.health)
+app.command("logs")(health_cmd.logs)
 app.command("gpus")(gpus_cmd.gpus)
 app.command("render")(render_cmd.render)
 

@@ -46,6 +46,9 @@ def deploy(
     keep_on_failure: Annotated[
         bool, typer.Option("--keep-on-failure", help="On failure keep (and record) what was created, for debugging.")
     ] = False,
+    health_timeout: Annotated[
+        int, typer.Option("--health-timeout", min=1, max=120, help="Minutes to wait for the stack to be healthy.")
+    ] = 20,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Plan a stack, show its cost, and create it on AWS.
@@ -74,9 +77,11 @@ def deploy(
     if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
         raise typer.Abort
     launched = _apply(plan, clients, keep_on_failure)
+    health = None if clients.target.sandbox else _wait_for_health(plan, launched, clients, health_timeout)
     _summary(plan, launched, clients.target.sandbox)
+    status = "running" if health in (None, "healthy") else "degraded"
     if output is OutputFormat.json:
-        print_json({"name": plan.name, "status": "running", **_launch_json(launched)})
+        print_json({"name": plan.name, "status": status, "health": health, **_launch_json(launched)})
 
 
 def _refuse_existing(name: str) -> None:
@@ -103,6 +108,29 @@ def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool) -> Launched:
             waiter_delay_s=1 if clients.target.sandbox else 5,
         )  # fmt: skip
         return orchestrator.apply(plan, keep_on_failure=keep_on_failure)
+
+
+def _wait_for_health(plan: Plan, launched: Launched, clients: AwsClients, timeout_min: int) -> str:
+    """Follow the boot; a stack that is up but not healthy in time is `degraded` (kept, not rolled back)."""
+    from geusemaker.cli.health_cmd import show_report
+    from geusemaker.cli.render import err, message
+    from geusemaker.cli.session import open_store
+    from geusemaker.health.runner import HealthChecker
+    from geusemaker.services.ssm import SsmRunner
+
+    checker = HealthChecker(SsmRunner(clients, launched.region), plan.config)
+    with err().status(f"Waiting for {plan.name} to boot (up to {timeout_min} min)...") as spinner:
+        report = checker.wait(launched.instance_id, timeout_min * 60, on_progress=spinner.update)
+    store = open_store()
+    store.update_facts(plan.name, health=report.overall)
+    if report.overall != "healthy":
+        store.set_status(
+            plan.name, "degraded", "; ".join(f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok")
+        )
+        message(f"[yellow]{plan.name} is up but {report.overall}[/]; its resources are kept. What failed:")
+        show_report(report)
+        message(f"  look closer: geusemaker logs {plan.name} --service boot   (or --service ollama)")
+    return report.overall
 
 
 def _launch_json(launched: Launched) -> dict[str, object]:
