@@ -171,10 +171,10 @@ def test_logs_reads_only_what_is_new(cli, checker, shared_sandbox: str) -> None:
     assert result.out == "2026-11-23T10:00:00Z step docker: start\n"
     from geusemaker.cli.health_cmd import _read_logs
 
-    runner = SsmRunner(AwsClients(AwsTarget(region="us-east-1", endpoint_url=shared_sandbox, access_key="t", secret_key="t")),
-                       "us-east-1", delay_s=1)  # fmt: skip
+    target = AwsTarget(region="us-east-1", endpoint_url=shared_sandbox, access_key="t", secret_key="t")
+    runner = SsmRunner(AwsClients(target), "us-east-1", delay_s=1)
     text, cursor = _read_logs(runner, instance, "boot", 20, "4242")
-    assert cursor == "4242"
+    assert (text, cursor) == ("2026-11-23T10:00:00Z step docker: start\n", "4242")
     sent = [c for c in faults.calls if c == "ssm.SendCommand"]
     assert sent, "logs go through SendCommand"
     bad = cli("--endpoint-url", shared_sandbox, "logs", "lg", "--service", "redis")
