@@ -86,7 +86,7 @@ def test_driver_failure_is_recognised() -> None:
 
 
 def test_invalid_field_and_garbage() -> None:
-    with pytest.raises(NvidiaSmiError, match='Field "bogus.field" is not a valid field'):
+    with pytest.raises(NvidiaSmiError, match=r'Field "bogus\.field" is not a valid field'):
         parse_query_gpu((H100 / "bad_field.txt").read_text())
     with pytest.raises(NvidiaSmiError):
         parse_query_gpu("hello world\n1, 2\n")
