@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from geusemaker.orchestration.deployer import Launched
     from geusemaker.services.aws import AwsClients
 
+#: Extra options for every wizard prompt (tests give prompt_toolkit pipe input and a dummy output).
+WIZARD_PROMPT_OPTIONS: dict[str, object] = {}
+
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Stack configuration file (YAML or JSON).")]
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 
@@ -40,7 +43,12 @@ def make_plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsCli
 
 def deploy(
     ctx: typer.Context,
-    config: ConfigOpt,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Stack configuration file; without it a wizard asks.")
+    ] = None,
+    save_config: Annotated[
+        Path | None, typer.Option("--save-config", help="Write the wizard's answers to this config file.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its cost; create nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     keep_on_failure: Annotated[
@@ -51,7 +59,7 @@ def deploy(
     ] = 20,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
-    """Plan a stack, show its cost, and create it on AWS.
+    """Plan a stack, show its cost, and create it on AWS (a wizard asks when there is no --config).
 
     Example: geusemaker deploy --config stack.yaml --yes
     """
@@ -60,7 +68,7 @@ def deploy(
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
 
-    stack = load_config(config)
+    stack = load_config(config) if config is not None else _from_wizard(save_config)
     if not dry_run:
         _refuse_existing(stack.name)
         if not yes and not sys.stdin.isatty():
@@ -82,6 +90,28 @@ def deploy(
     status = "running" if health in (None, "healthy") else "degraded"
     if output is OutputFormat.json:
         print_json({"name": plan.name, "status": status, "health": health, **_launch_json(launched)})
+
+
+def _from_wizard(save_config: Path | None) -> DeploymentConfig:
+    """Ask for the stack interactively; never prompt without a terminal."""
+    from geusemaker.catalog import load_catalog
+    from geusemaker.cli.render import message
+    from geusemaker.cli.session import open_store
+    from geusemaker.cli.wizard import Wizard, public_ip
+    from geusemaker.config_io import dump_config
+    from geusemaker.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no --config and no terminal to ask in",
+            hint="Pass --config FILE (and --yes), e.g. geusemaker deploy --config stack.yaml --yes",
+        )
+    existing = {record.name for record in open_store().list()}
+    stack = Wizard(load_catalog(), existing, public_ip, **WIZARD_PROMPT_OPTIONS).run()
+    if save_config is not None:
+        save_config.write_text(dump_config(stack), encoding="utf-8")
+        message(f"Saved the answers to {save_config} (use it with: geusemaker deploy --config {save_config})")
+    return stack
 
 
 def _refuse_existing(name: str) -> None:
