@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 from geusemaker import __version__
 from geusemaker.cli import (
     config_cmd,
+    connect_cmd,
     deploy_cmd,
     destroy_cmd,
     gpus_cmd,
@@ -39,6 +41,7 @@ app.command("list")(status_cmd.list_deployments)
 app.command("destroy")(destroy_cmd.destroy)
 app.command("health")(health_cmd.health)
 app.command("logs")(health_cmd.logs)
+app.command("connect")(connect_cmd.connect)
 app.command("gpus")(gpus_cmd.gpus)
 app.command("render")(render_cmd.render)
 
@@ -86,15 +89,18 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (no traceback unless --debug)."""
     from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
 
+    log = _command_log(argv if argv is not None else sys.argv[1:])
     try:
         result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
     except UserError as error:
         from geusemaker.cli.render import render_error
 
+        log.info("failed (exit %s): %s %s", error.exit_code, error.message, " | ".join(error.details))
         render_error(error)
         _maybe_traceback()
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
+        log.info("interrupted")
         sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
     except typer.Exit as done:
@@ -107,11 +113,32 @@ def run(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"error: {usage.format_message()}\n")
         return EXIT_USAGE
     except Exception as bug:
+        log.exception("unexpected error")
         sys.stderr.write(f"error: unexpected {type(bug).__name__}: {bug}\nThis is a bug in GeuseMaker; ")
         sys.stderr.write("please report it with the output of --debug.\n")
         _maybe_traceback()
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
+
+
+def _command_log(argv: list[str]) -> logging.Logger:
+    """Log what each command did to geusemaker.log in the GeuseMaker home (never stdout)."""
+    log = logging.getLogger("geusemaker")
+    if argv and argv[0] not in {"--help", "-h", "--version"} and not log.handlers:
+        try:
+            from logging.handlers import RotatingFileHandler
+
+            from geusemaker import paths
+
+            handler = RotatingFileHandler(paths.log_file(), maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        except OSError:
+            return log
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        log.info("geusemaker %s", " ".join(argv))
+    return log
 
 
 def _maybe_traceback() -> None:

@@ -177,6 +177,9 @@ def _launch_json(launched: Launched) -> dict[str, object]:
 
 
 def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
+    import shlex
+
+    from geusemaker.cli.connect_cmd import port_forward_command
     from geusemaker.cli.render import message
     from geusemaker.models.services import SERVICES
 
@@ -193,11 +196,8 @@ def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
     for service in plan.config.services:
         port = SERVICES[service].port
         if port and SERVICES[service].public:
-            message(
-                f"  {service:<9} aws ssm start-session --target {launched.instance_id} --region {launched.region} "
-                f"--document-name AWS-StartPortForwardingSession "
-                f'--parameters \'{{"portNumber":["{port}"],"localPortNumber":["{port}"]}}\''
-            )
+            command = shlex.join(port_forward_command(launched.instance_id, launched.region, port, port))
+            message(f"  {service:<9} geusemaker connect {plan.name} --service {service}   # or: {command}")
     message(f"  status:   geusemaker status {plan.name}\n  destroy:  geusemaker destroy {plan.name}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from types import TracebackType
@@ -11,6 +12,7 @@ from geusemaker.cli.render import err
 from geusemaker.models.plan import Step
 from geusemaker.orchestration.executor import StepEvent
 
+_LOG = logging.getLogger("geusemaker.progress")
 SYMBOLS = {"pending": "[dim]·[/]", "running": "[cyan]…[/]", "done": "[green]✓[/]", "failed": "[red]✗[/]",
            "skipped": "[dim]-[/]"}  # fmt: skip
 
@@ -44,6 +46,7 @@ class StepDisplay:
             self._live.__exit__(kind, error, tb)
 
     def event(self, event: StepEvent) -> None:
+        _LOG.info("%s: step %s %s %.1fs %s", self._title, event.step, event.state, event.elapsed_s, event.detail)
         with self._lock:
             if event.state == "running":
                 self._started[event.step] = time.monotonic()
@@ -53,6 +56,7 @@ class StepDisplay:
             self._console.print(f"  {SYMBOLS[event.state]} {event.step} ({event.elapsed_s:.1f}s){detail}")
 
     def progress(self, kind: str, text: str) -> None:
+        _LOG.info("%s: %s: %s", self._title, kind, text)
         self._console.print(f"  [dim]{kind}[/]: {text}")
 
     def _render(self) -> Any:

@@ -144,7 +144,7 @@ def test_ctrl_c_at_any_prompt_interrupts(pipe, prompt: int) -> None:  # type: ig
 def test_cli_wizard_saves_a_config_deploy_accepts(  # type: ignore[no-untyped-def]
     cli, pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str
 ) -> None:
-    import geusemaker.cli.deploy_cmd as deploy_cmd
+    from geusemaker.cli import deploy_cmd
 
     monkeypatch.setattr(deploy_cmd, "WIZARD_PROMPT_OPTIONS", {"input": pipe, "output": DummyOutput()})
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
@@ -163,7 +163,7 @@ def test_cli_wizard_saves_a_config_deploy_accepts(  # type: ignore[no-untyped-de
 
 
 def test_cli_ctrl_c_exits_130_and_creates_nothing(cli, pipe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import geusemaker.cli.deploy_cmd as deploy_cmd
+    from geusemaker.cli import deploy_cmd
 
     monkeypatch.setattr(deploy_cmd, "WIZARD_PROMPT_OPTIONS", {"input": pipe, "output": DummyOutput()})
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)

@@ -1,0 +1,41 @@
+"""docs/iam-policy.json allows every AWS call GeuseMaker makes (recorded from a real deploy and destroy)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.awsfakes import Faults
+from tests.conftest import ROOT
+
+IAM_PREFIX = {
+    "ec2": "ec2", "iam": "iam", "ssm": "ssm", "efs": "elasticfilesystem", "sts": "sts", "pricing": "pricing",
+    "service-quotas": "servicequotas", "resource-groups-tagging-api": "tag",
+}  # fmt: skip
+HEALTH_CALLS = ["ssm.SendCommand", "ssm.GetCommandInvocation", "ssm.DescribeInstanceInformation", "ssm.StartSession"]
+
+
+def _allowed(action: str, policy: dict) -> bool:  # type: ignore[type-arg]
+    patterns = [a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
+    return any(fnmatch.fnmatchcase(action, pattern) for pattern in patterns)
+
+
+def test_the_documented_policy_covers_every_call(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    faults = Faults().install(monkeypatch)
+    config = tmp_path / "stack.yaml"
+    config.write_text("name: policy\nregion: us-east-1\n")
+    assert cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
+    assert cli("--sandbox", "destroy", "policy", "--yes").code == 0
+    policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    actions = set()
+    for call in [*faults.calls, *HEALTH_CALLS]:
+        service, operation = call.split(".", 1)
+        actions.add(f"{IAM_PREFIX[service]}:{operation}")
+    assert len(actions) > 40
+    missing = sorted(a for a in actions if not _allowed(a, policy))
+    assert missing == []
