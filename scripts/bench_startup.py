@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Start-up latency of the CLI: medians of `--help`, `gpus --output json` and `import boto3`.
+"""Start-up latency of the CLI: medians of `--help`, `gpus`, `status` (10 deployments) and `import boto3`.
 
     .venv/bin/python scripts/bench_startup.py [--runs 15]
 
@@ -29,15 +29,35 @@ def measure(command: list[str], runs: int, env: dict[str, str]) -> float:
     return statistics.median(samples)
 
 
+def seed_deployments(home: str, count: int) -> None:
+    """Fill a state store with `count` running deployments, as `status` would find them."""
+    from pathlib import Path
+
+    from geusemaker.state.store import StateStore
+
+    store = StateStore(Path(home) / "state.db")
+    for index in range(count):
+        name = f"bench-{index}"
+        store.upsert_deployment(name, "us-east-1", "running", {"name": name}, None)
+        store.update_facts(name, instance_id=f"i-{index:017d}", instance_type="g5.xlarge", market="spot",
+                           region="us-east-1", hourly_usd=0.45, launched_at=time.time() - 3600)  # fmt: skip
+        for kind in ("vpc", "subnet", "security-group", "instance"):
+            store.record(name, kind, f"{kind}-{index}", "us-east-1")
+    store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     python = sys.executable
-    env = {**os.environ, "GEUSEMAKER_HOME": tempfile.mkdtemp(prefix="gm-bench-")}
+    home = tempfile.mkdtemp(prefix="gm-bench-")
+    env = {**os.environ, "GEUSEMAKER_HOME": home}
+    seed_deployments(home, 10)
     cases = {
         "geusemaker --help": [python, "-m", "geusemaker", "--help"],
         "geusemaker gpus --output json": [python, "-m", "geusemaker", "gpus", "--output", "json"],
+        "geusemaker status --output json (10)": [python, "-m", "geusemaker", "status", "--output", "json"],
         'python -c "import boto3"': [python, "-c", "import boto3"],
         'python -c "pass" (interpreter)': [python, "-c", "pass"],
     }

@@ -234,3 +234,13 @@ def retry_codes(
         sleep(delay)
         delay = min(delay * 2, max_delay_s)
     raise AssertionError("unreachable")
+
+
+def ignore_missing(operation: str, call: Callable[[], Any]) -> bool:
+    """Run a delete-like call; a resource that is already gone counts as done (returns False then)."""
+    try:
+        with translate_errors(operation):
+            call()
+    except NotFoundError:
+        return False
+    return True

@@ -20,25 +20,26 @@ class CapacityService:
         self.notes: list[str] = []
 
     def quota_value(self, region: str, code: str) -> float | None:
-        """The applied quota value, or None when Service Quotas cannot be read."""
-        client = self._clients.client("service-quotas", region)
+        """The applied quota value (the AWS default where none is applied), or None when it cannot be read."""
         try:
-            with translate_errors("service-quotas:GetServiceQuota"):
-                return float(client.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"])
+            return self._read(region, code, "GetServiceQuota")
         except AwsError as exc:
-            if exc.code in {"NoSuchResourceException", "ResourceNotFoundException"}:
-                return self._default_quota(region, code)
+            if exc.code not in {"NoSuchResourceException", "ResourceNotFoundException"}:
+                self.notes.append(f"{region}: quota {code} unreadable ({exc.message})")
+                return None
+        try:
+            return self._read(region, code, "GetAWSDefaultServiceQuota")
+        except AwsError as exc:
             self.notes.append(f"{region}: quota {code} unreadable ({exc.message})")
             return None
 
-    def _default_quota(self, region: str, code: str) -> float | None:
+    def _read(self, region: str, code: str, operation: str) -> float:
         client = self._clients.client("service-quotas", region)
-        try:
-            with translate_errors("service-quotas:GetAWSDefaultServiceQuota"):
-                return float(client.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"])
-        except AwsError as exc:
-            self.notes.append(f"{region}: quota {code} unreadable ({exc.message})")
-            return None
+        method = getattr(
+            client, "get_service_quota" if operation == "GetServiceQuota" else "get_aws_default_service_quota"
+        )
+        with translate_errors(f"service-quotas:{operation}"):
+            return float(method(ServiceCode="ec2", QuotaCode=code)["Quota"]["Value"])
 
     def used_vcpus(self, region: str) -> dict[tuple[str, MarketKind], float]:
         """(quota group, market) -> vCPUs of pending/running instances in `region`."""

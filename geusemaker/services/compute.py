@@ -10,7 +10,7 @@ from typing import Any
 from geusemaker.errors import AwsError, CapacityError, NotFoundError, PreconditionError
 from geusemaker.models.market import MarketKind
 from geusemaker.models.tags import TAG_DEPLOYMENT, tag_list
-from geusemaker.services.aws import CAPACITY_CODES, QUOTA_CODES, AwsClients, translate_errors
+from geusemaker.services.aws import CAPACITY_CODES, QUOTA_CODES, AwsClients, ignore_missing, translate_errors
 
 ROOT_DEVICE = "/dev/sda1"  # every image GeuseMaker boots is Ubuntu-based
 DATA_DEVICE = "/dev/sdf"
@@ -146,9 +146,11 @@ class ComputeService:
         return instances[0] if instances else None
 
     def terminate(self, instance_id: str, delay_s: int = 5, attempts: int = 120) -> None:
+        if not ignore_missing(
+            "ec2:TerminateInstances", lambda: self._ec2.terminate_instances(InstanceIds=[instance_id])
+        ):
+            return
         try:
-            with translate_errors("ec2:TerminateInstances"):
-                self._ec2.terminate_instances(InstanceIds=[instance_id])
             with translate_errors("ec2:waiter instance_terminated"):
                 self._ec2.get_waiter("instance_terminated").wait(
                     InstanceIds=[instance_id], WaiterConfig={"Delay": delay_s, "MaxAttempts": attempts}
@@ -171,11 +173,9 @@ class ComputeService:
                 raise AwsError(f"ec2:DeleteFleets {fleet_id}: {code}", code=code, operation="ec2:DeleteFleets")
 
     def delete_launch_template(self, template_id: str) -> None:
-        try:
-            with translate_errors("ec2:DeleteLaunchTemplate"):
-                self._ec2.delete_launch_template(LaunchTemplateId=template_id)
-        except NotFoundError:
-            return
+        ignore_missing(
+            "ec2:DeleteLaunchTemplate", lambda: self._ec2.delete_launch_template(LaunchTemplateId=template_id)
+        )
 
     def find(self, deployment: str) -> dict[str, list[str]]:
         """Resources of `deployment` found by tag with direct describes (for --discover)."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from geusemaker.errors import NotFoundError
 from geusemaker.models.services import parameter_path
 from geusemaker.models.tags import tag_list
-from geusemaker.services.aws import AwsClients, translate_errors
+from geusemaker.services.aws import AwsClients, ignore_missing, translate_errors
 
 
 class ParameterService:
@@ -38,8 +37,4 @@ class ParameterService:
         return names
 
     def delete(self, name: str) -> None:
-        try:
-            with translate_errors("ssm:DeleteParameter"):
-                self._ssm.delete_parameter(Name=name)
-        except NotFoundError:
-            return
+        ignore_missing("ssm:DeleteParameter", lambda: self._ssm.delete_parameter(Name=name))

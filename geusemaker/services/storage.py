@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from geusemaker.errors import AwsError, NotFoundError
 from geusemaker.models.tags import TAG_DEPLOYMENT, tag_list
-from geusemaker.services.aws import AwsClients, retry_codes, translate_errors
+from geusemaker.services.aws import AwsClients, ignore_missing, retry_codes, translate_errors
 
 _IN_USE = frozenset({"FileSystemInUse", "DependencyTimeout"})
 
@@ -59,10 +59,9 @@ class FileSystemService:
         return [str(t["MountTargetId"]) for t in targets]
 
     def delete_mount_target(self, mount_target_id: str) -> None:
-        try:
-            with translate_errors("efs:DeleteMountTarget"):
-                self._efs.delete_mount_target(MountTargetId=mount_target_id)
-        except NotFoundError:
+        if not ignore_missing(
+            "efs:DeleteMountTarget", lambda: self._efs.delete_mount_target(MountTargetId=mount_target_id)
+        ):
             return
         self._poll(lambda: not self._mount_target_exists(mount_target_id), f"mount target {mount_target_id} deletion")
 
