@@ -106,7 +106,7 @@ def _from_wizard(save_config: Path | None) -> DeploymentConfig:
             "no --config and no terminal to ask in",
             hint="Pass --config FILE (and --yes), e.g. geusemaker deploy --config stack.yaml --yes",
         )
-    existing = {record.name for record in open_store().list()}
+    existing = {record.name for record in open_store().deployments()}
     stack = Wizard(load_catalog(), existing, public_ip, **WIZARD_PROMPT_OPTIONS).run()
     if save_config is not None:
         save_config.write_text(dump_config(stack), encoding="utf-8")

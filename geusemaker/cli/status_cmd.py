@@ -55,7 +55,7 @@ def status(
     from geusemaker.errors import UsageError
 
     store = open_store()
-    records = store.list() if name is None else [r for r in [store.get(name)] if r is not None]
+    records = store.deployments() if name is None else [r for r in [store.get(name)] if r is not None]
     if name is not None and not records:
         raise UsageError(f"no deployment named {name!r}", hint="List them with: geusemaker list")
     if refresh:
@@ -129,7 +129,7 @@ def list_deployments(
     from geusemaker.cli.session import open_store
 
     rows: dict[str, dict[str, Any]] = {}
-    for record in open_store().list():
+    for record in open_store().deployments():
         rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
                              "resources": None, "in_state": True}  # fmt: skip
     if discover:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -39,7 +40,7 @@ SERVICES: dict[str, ServiceSpec] = {
 }  # fmt: skip
 
 
-def secret_names(services: list[str]) -> list[str]:
+def secret_names(services: Sequence[str]) -> list[str]:
     """The secrets a set of services needs, each once, in a stable order."""
     return sorted({name for service in services for name in SERVICES[service].secrets})
 
@@ -49,7 +50,7 @@ def parameter_path(deployment: str) -> str:
     return f"/geusemaker/{deployment}/"
 
 
-def generate_secret_values(services: list[str]) -> dict[str, str]:
+def generate_secret_values(services: Sequence[str]) -> dict[str, str]:
     """Fresh random values for every secret the services need (URL-safe, 32 bytes of entropy)."""
     import secrets
 

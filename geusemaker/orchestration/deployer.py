@@ -107,7 +107,7 @@ class RegionDeployment:
     def run(self) -> Launched:
         actions: dict[str, Callable[[], None]] = {
             "vpc": self._vpc,
-            "subnet": lambda: self._subnet(self.placements[0].availability_zone),
+            "subnet": self._first_subnet,
             "internet-gateway": self._internet_gateway,
             "route-table": self._route_table,
             "security-group": self._security_group,
@@ -115,7 +115,7 @@ class RegionDeployment:
             "instance-profile": self._instance_profile,
             "secrets": self._secrets,
             "file-system": self._file_system,
-            "mount-target": lambda: self._mount_target(self.placements[0].availability_zone),
+            "mount-target": self._first_mount_target,
             "launch-template": self._launch_template,
             "instance": self._instance,
         }
@@ -130,6 +130,12 @@ class RegionDeployment:
         self.record("vpc", vpc)
         self.ids["vpc"] = vpc
         self.network.enable_dns(vpc)
+
+    def _first_subnet(self) -> None:
+        self._subnet(self.placements[0].availability_zone)
+
+    def _first_mount_target(self) -> None:
+        self._mount_target(self.placements[0].availability_zone)
 
     def _subnet(self, zone: str) -> str:
         with self._lock:

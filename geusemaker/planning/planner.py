@@ -10,7 +10,7 @@ from geusemaker.catalog import Catalog
 from geusemaker.errors import BudgetError, CapacityError, PreconditionError, QuotaError, QuotaShortfall, UsageError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
-from geusemaker.models.market import Check, MarketKind, QuotaCheck
+from geusemaker.models.market import Check, CheckStatus, MarketKind, QuotaCheck
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.planning import cost as costing
@@ -256,26 +256,27 @@ def _checks(
     facts: Facts,
 ) -> tuple[Check, ...]:
     gpus = f"{spec.gpu_count} x {spec.gpu} ({spec.gpu_memory_gib:g} GiB each)" if spec.gpu_count else "no GPU"
+    quota_status: CheckStatus = "ok" if chosen.quota == "ok" else "warn" if chosen.quota == "unknown" else "fail"
     checks = [
         Check("instance type", "ok", f"{spec.instance_type}: {gpus}, {spec.vcpus} vCPUs, {spec.memory_gib:g} GiB"),
         Check("offering", "ok", f"{spec.instance_type} is offered in {chosen.availability_zone} ({chosen.zone_id})"),
-        Check("vCPU quota", "ok" if chosen.quota == "ok" else "warn" if chosen.quota == "unknown" else "fail",
+        Check("vCPU quota", quota_status,
               "enough vCPU quota" if chosen.quota == "ok" else "quota could not be read; the launch will tell"),
     ]  # fmt: skip
     if chosen.market == "spot":
         score = chosen.placement_score
-        status = "unknown" if score is None else "ok" if score >= 5 else "warn"
+        status: CheckStatus = "unknown" if score is None else "ok" if score >= 5 else "warn"
         checks.append(Check("spot placement score", status, "unavailable" if score is None else f"{score}/10"))
     budget = config.compute.max_hourly_usd
     if budget is not None and hourly is not None:
         share = hourly / budget
-        status = "warn" if share > costing.BUDGET_WARNING_SHARE else "ok"
-        checks.append(Check("budget", status, f"${hourly:.4f}/h is {share:.0%} of max_hourly_usd ${budget:g}/h"))
+        budget_status: CheckStatus = "warn" if share > costing.BUDGET_WARNING_SHARE else "ok"
+        checks.append(Check("budget", budget_status, f"${hourly:.4f}/h is {share:.0%} of max_hourly_usd ${budget:g}/h"))
     if hourly is None:
         checks.append(Check("price", "warn", f"no price known for {spec.instance_type} in {chosen.region}"))
     else:
         checks.append(Check("price", "ok", f"instance price from {chosen.price_source}"))
-    ami_status = "warn" if ami_source == "ubuntu-fallback" else "ok"
+    ami_status: CheckStatus = "warn" if ami_source == "ubuntu-fallback" else "ok"
     checks.append(Check("machine image", ami_status, f"found via {ami_source}"))
     skipped = [f"{r.region} ({r.error})" for r in facts.regions.values() if r.error]
     if skipped:

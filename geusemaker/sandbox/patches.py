@@ -149,7 +149,7 @@ def _patch_seed_images_and_parameters() -> None:
             if image.parameter is None:
                 continue
             self._parameters[image.parameter].append(
-                Parameter(
+                Parameter(  # type: ignore[abstract]
                     account_id=account_id,
                     name=image.parameter,
                     value=image.image_id,
@@ -157,7 +157,7 @@ def _patch_seed_images_and_parameters() -> None:
                     description=None,
                     allowed_pattern=None,
                     keyid=None,
-                    last_modified_date=image.created.timestamp(),
+                    last_modified_date=image.created,
                     version=1,
                     data_type="aws:ec2:image",
                 )

@@ -111,7 +111,8 @@ class AwsClients:
                     connect_timeout=10,
                     read_timeout=60,
                 )
-                self._clients[key] = session.client(service, config=config, endpoint_url=self.target.endpoint_url)
+                factory: Any = session
+                self._clients[key] = factory.client(service, config=config, endpoint_url=self.target.endpoint_url)
             return self._clients[key]
 
     def account_id(self) -> str:
@@ -144,7 +145,7 @@ def error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def translate(exc: BaseException, operation: str = "") -> Exception:
+def translate(exc: BaseException, operation: str = "") -> BaseException:
     """Turn a botocore exception into one of our errors; unknown exceptions are returned unchanged."""
     from botocore.exceptions import (
         ClientError,

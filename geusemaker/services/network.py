@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from geusemaker.errors import NotFoundError
@@ -117,12 +118,9 @@ class NetworkService:
             return
         for association in tables[0].get("Associations", []) if tables else []:
             if not association.get("Main"):
-                self._delete(
-                    lambda a=association: self._ec2.disassociate_route_table(
-                        AssociationId=a["RouteTableAssociationId"]
-                    ),
-                    "ec2:DisassociateRouteTable",
-                )
+                association_id = association["RouteTableAssociationId"]
+                unlink = partial(self._ec2.disassociate_route_table, AssociationId=association_id)
+                self._delete(unlink, "ec2:DisassociateRouteTable")
         self._delete(lambda: self._ec2.delete_route_table(RouteTableId=table_id), "ec2:DeleteRouteTable")
 
     def delete_internet_gateway(self, igw_id: str) -> None:
@@ -132,10 +130,8 @@ class NetworkService:
         except NotFoundError:
             return
         for attachment in gateways[0].get("Attachments", []) if gateways else []:
-            self._delete(
-                lambda a=attachment: self._ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=a["VpcId"]),
-                "ec2:DetachInternetGateway",
-            )
+            detach = partial(self._ec2.detach_internet_gateway, InternetGatewayId=igw_id, VpcId=attachment["VpcId"])
+            self._delete(detach, "ec2:DetachInternetGateway")
         self._delete(lambda: self._ec2.delete_internet_gateway(InternetGatewayId=igw_id), "ec2:DeleteInternetGateway")
 
     def delete_subnet(self, subnet_id: str) -> None:
@@ -152,10 +148,8 @@ class NetworkService:
             instance = interface.get("Attachment", {}).get("InstanceId")
             if interface.get("Status") != "available" and not (instance and self._terminated(instance)):
                 continue
-            self._delete(
-                lambda i=interface: self._ec2.delete_network_interface(NetworkInterfaceId=i["NetworkInterfaceId"]),
-                "ec2:DeleteNetworkInterface",
-            )
+            remove = partial(self._ec2.delete_network_interface, NetworkInterfaceId=interface["NetworkInterfaceId"])
+            self._delete(remove, "ec2:DeleteNetworkInterface")
 
     def _terminated(self, instance_id: str) -> bool:
         try:

@@ -163,7 +163,7 @@ class StateStore:
             row = self._db.execute("SELECT * FROM deployments WHERE name=?", (name,)).fetchone()
         return _deployment(row) if row else None
 
-    def list(self) -> list[DeploymentRecord]:
+    def deployments(self) -> list[DeploymentRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM deployments ORDER BY name").fetchall()
         return [_deployment(row) for row in rows]

@@ -186,7 +186,7 @@ _LiteralDumper.add_representer(str, _literal)
 
 def _mime(parts: dict[str, str]) -> bytes:
     charset = Charset("utf-8")
-    charset.body_encoding = None  # 8bit, not base64: the payload is gzipped as a whole
+    charset.body_encoding = None  # type: ignore[assignment]  # 8bit, not base64: the payload is gzipped as a whole
     message = MIMEMultipart(boundary=MIME_BOUNDARY)
     for filename, text in parts.items():
         subtype = "cloud-config" if filename.endswith(".yaml") else "x-shellscript"

@@ -59,7 +59,7 @@ def test_resources_are_recorded_deleted_and_the_deployment_forgotten(tmp_path: P
     record = store.get("s")
     assert record is not None and record.facts == {"instance_id": "i-1", "public_ip": "203.0.113.1"}
     store.remove("s")
-    assert store.get("s") is None and store.list() == []
+    assert store.get("s") is None and store.deployments() == []
 
 
 def test_records_survive_a_killed_writer(tmp_path: Path) -> None:
