@@ -51,10 +51,18 @@ class PricingService:
         """EBS gp3, EFS Standard and public IPv4 rates in `region`."""
         return ResourceRates(
             ebs_gp3_gb_month=self._rate(
-                "AmazonEC2", region, {"productFamily": "Storage", "volumeApiName": "gp3"}, FALLBACK_EBS_GP3_GB_MONTH
+                "AmazonEC2",
+                region,
+                {"productFamily": "Storage", "volumeApiName": "gp3"},
+                FALLBACK_EBS_GP3_GB_MONTH,
+                "VolumeUsage.gp3",
             ),
             efs_standard_gb_month=self._rate(
-                "AmazonEFS", region, {"storageClass": "General Purpose"}, FALLBACK_EFS_STANDARD_GB_MONTH
+                "AmazonEFS",
+                region,
+                {"productFamily": "Storage", "storageClass": "General Purpose"},
+                FALLBACK_EFS_STANDARD_GB_MONTH,
+                "TimedStorage-ByteHrs",
             ),
             public_ipv4_hour=self._rate(
                 "AmazonVPC", region, {"group": "VPCPublicIPv4Address"}, FALLBACK_PUBLIC_IPV4_HOUR, "InUseAddress"
