@@ -77,3 +77,18 @@ def test_an_unexpected_exception_is_reported_as_a_bug(cli, monkeypatch: pytest.M
     assert "Traceback" not in result.err
     debug = cli("--debug", "gpus")
     assert "Traceback" in debug.err and "catalog exploded" in debug.err
+
+
+def test_unknown_profile_is_one_clear_message_exit_2(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "aws-config"
+    empty.write_text("")
+    config = tmp_path / "stack.yaml"
+    config.write_text("name: s\nregion: us-east-1\n")
+    env = {
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = run_cli("--profile", "nobody", "deploy", "-c", str(config), "--dry-run", env=env)
+    assert result.code == 2
+    assert "AWS profile 'nobody' is not configured" in result.err and "Traceback" not in result.err
