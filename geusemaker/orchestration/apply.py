@@ -33,14 +33,14 @@ class Orchestrator:
         *,
         on_event: Callable[[StepEvent], None] = lambda _: None,
         on_progress: Callable[[str, str], None] = lambda kind, text: None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         waiter_delay_s: int = 5,
     ) -> None:
         self.clients = clients
         self.store = store
         self.on_event = on_event
         self.on_progress = on_progress
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.waiter_delay_s = waiter_delay_s
         self.cancelled = threading.Event()
 

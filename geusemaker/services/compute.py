@@ -213,7 +213,8 @@ def _volume(device: str, size_gb: int) -> dict[str, Any]:
 def _fleet_error(fleet_id: str, errors: list[dict[str, Any]]) -> Exception:
     codes = sorted({str(e.get("ErrorCode", "")) for e in errors}) or ["NoInstances"]
     details = sorted({f"{e.get('ErrorCode')}: {e.get('ErrorMessage')}" for e in errors})
-    message = f"CreateFleet {fleet_id} launched nothing: {', '.join(codes)}"
+    first = str(errors[0].get("ErrorMessage", "")) if errors else ""
+    message = f"CreateFleet {fleet_id} launched nothing: {', '.join(codes)}" + (f" ({first})" if first else "")
     if any(code in QUOTA_CODES for code in codes):
         return PreconditionError(message, details=details)
     if not codes or all(code in CAPACITY_CODES or code == "NoInstances" for code in codes):

@@ -143,3 +143,26 @@ def test_a_busy_deployment_is_locked(cli, tmp_path: Path, shared_sandbox: str) -
         assert other.code == 0, "other names are not blocked"
     assert cli("--sandbox", "destroy", "busy", "--yes").code == 0
     assert cli("--sandbox", "destroy", "other", "--yes").code == 0
+
+
+def test_a_fresh_instance_profile_is_retried_until_ec2_sees_it(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    faults = Faults().install(monkeypatch)
+    not_yet = ICE.replace(b"InsufficientInstanceCapacity", b"InvalidParameterValue").replace(
+        b"We currently do not have sufficient capacity in the Availability Zone you requested.",
+        b"Value (arn:aws:iam::123456789012:instance-profile/geusemaker/x) for parameter iamInstanceProfile.arn"
+        b" is invalid.",
+    )
+    faults.respond[("ec2.CreateFleet", 1)] = (200, {}, not_yet)
+    faults.respond[("ec2.CreateFleet", 2)] = (200, {}, not_yet)
+    result = cli(
+        "--sandbox", "deploy", "-c", _config(tmp_path, "propagate", "storage:\n  data: none\n"), "--yes", "-o", "json"
+    )
+    assert result.code == 0, result.err
+    assert faults.calls.count("ec2.CreateFleet") == 3
+    assert len(json.loads(result.out)["attempts"]) == 1, "propagation retries are not capacity fallbacks"
+    assert waits[:2] == [2.0, 4.0], "backoff between the retries"
+    assert cli("--sandbox", "destroy", "propagate", "--yes").code == 0
