@@ -177,28 +177,30 @@ def _launch_json(launched: Launched) -> dict[str, object]:
 
 
 def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
-    import shlex
+    """The final panel: where it runs, what it costs, how to connect, how to destroy."""
+    from rich.markup import escape
+    from rich.panel import Panel
 
-    from geusemaker.cli.connect_cmd import port_forward_command
-    from geusemaker.cli.render import message
+    from geusemaker.cli.render import err
     from geusemaker.models.services import SERVICES
 
     hourly = "unknown" if launched.hourly_usd is None else f"${launched.hourly_usd:.4f}/h"
-    message(f"\n[bold green]{plan.name} is up[/]: {launched.instance_id} ({launched.instance_type}, {launched.market})")
-    where = f"{launched.region}/{launched.availability_zone}"
-    message(f"  where: {where}   cost: {hourly}   public IP: {launched.public_ip or '-'}")
+    lines = [
+        f"instance  {launched.instance_id} ({launched.instance_type}, {launched.market})",
+        f"where     {launched.region}/{launched.availability_zone}   public IP {launched.public_ip or '-'}",
+        f"cost      {hourly} for the whole stack",
+    ]
     if len(launched.attempts) > 1:
-        message(
-            f"  after {len(launched.attempts) - 1} capacity fallbacks: " + "; ".join(map(str, launched.attempts[:-1]))
-        )
+        lines.append(f"fallbacks {len(launched.attempts) - 1} placements had no capacity first")
     if sandbox:
-        message("  health: the sandbox boots no real machine, so the GPU and service checks were skipped")
+        lines.append("health    skipped: the sandbox boots no real machine")
     for service in plan.config.services:
         port = SERVICES[service].port
         if port and SERVICES[service].public:
-            command = shlex.join(port_forward_command(launched.instance_id, launched.region, port, port))
-            message(f"  {service:<9} geusemaker connect {plan.name} --service {service}   # or: {command}")
-    message(f"  status:   geusemaker status {plan.name}\n  destroy:  geusemaker destroy {plan.name}")
+            lines.append(f"{service:<9} geusemaker connect {plan.name} --service {service}   (localhost:{port})")
+    lines += [f"status    geusemaker status {plan.name}", f"destroy   geusemaker destroy {plan.name}"]
+    title = f"[bold green]{plan.name} is up[/]"
+    err().print(Panel(escape("\n".join(lines)), title=title, title_align="left", border_style="green", expand=False))
 
 
 def cost(ctx: typer.Context, config: ConfigOpt, output: OutputOpt = OutputFormat.table) -> None:

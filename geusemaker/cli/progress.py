@@ -57,7 +57,8 @@ class StepDisplay:
 
     def progress(self, kind: str, text: str) -> None:
         _LOG.info("%s: %s: %s", self._title, kind, text)
-        self._console.print(f"  [dim]{kind}[/]: {text}")
+        elapsed = time.monotonic() - self._begun
+        self._console.print(f"  [dim]{elapsed:5.1f}s {kind}[/]: {text}")
 
     def _render(self) -> Any:
         from rich.table import Table
