@@ -139,6 +139,7 @@ class Faults:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.bodies: dict[str, list[bytes]] = {}
         self.fail: dict[tuple[str, int], tuple[str, str]] = {}
         self.respond: dict[tuple[str, int], tuple[int, dict[str, str], bytes]] = {}
         self.respond_all: dict[str, tuple[int, dict[str, str], bytes]] = {}
@@ -174,6 +175,8 @@ class Faults:
         call = event_name.removeprefix("before-send.")
         with self._lock:
             self.calls.append(call)
+            body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+            self.bodies.setdefault(call, []).append(body)
             self._seen[call] = self._seen.get(call, 0) + 1
             key = (call, self._seen[call])
         service = call.split(".", 1)[0]

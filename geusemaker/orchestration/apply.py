@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
@@ -52,11 +53,12 @@ class Orchestrator:
         )
         attempts: list[LaunchAttempt] = []
         quota_only = True
+        run_id = uuid.uuid4().hex[:16]
         try:
             for region, placements in regions_in_order(plan):
                 region_deployment = RegionDeployment(
                     self.clients, self.store, plan, region, placements, on_event=self.on_event, sleep=self.sleep,
-                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s,
+                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id,
                 )  # fmt: skip
                 try:
                     launched = region_deployment.run()

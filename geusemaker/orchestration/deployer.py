@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,11 @@ class RegionDeployment:
         sleep: Callable[[float], None] = time.sleep,
         cancelled: threading.Event | None = None,
         waiter_delay_s: int = 5,
+        run_id: str = "",
     ) -> None:
         self.plan = plan
+        #: Unique per apply: client tokens make retried calls idempotent without replaying an older deploy.
+        self.run_id = run_id or uuid.uuid4().hex[:16]
         self.config = plan.config
         self.name = plan.config.name
         self.region = region
@@ -193,7 +197,7 @@ class RegionDeployment:
 
     # -- storage --------------------------------------------------------------------------------
     def _file_system(self) -> None:
-        fs_id, arn = self.files.create_file_system(self.name, f"geusemaker-{self.name}-{self.region}", self.tags)
+        fs_id, arn = self.files.create_file_system(self.name, f"gm-{self.run_id}-{self.region}", self.tags)
         self.record("file-system", fs_id)
         self.ids["file_system"], self.ids["file_system_arn"] = fs_id, arn
         self.files.wait_available(fs_id)
@@ -287,13 +291,15 @@ class RegionDeployment:
     def _create_fleet(self, types: tuple[str, ...], subnet: str, market: str, attempt: int) -> Any:
         """CreateFleet, retrying while a fresh instance profile is not yet visible to EC2 (up to 60 s)."""
         template = self.ids["launch_template"]
-        if market != self.placements[0].market:
+        if market != self.ids.get("template_market", self.placements[0].market):
             self.compute.set_shutdown_behavior(template, market)  # type: ignore[arg-type]
+            self.ids["template_market"] = market
         overrides = [(itype, subnet) for itype in types]
-        token = f"geusemaker-{self.name}-{self.region}-{attempt}"
         deadline = time.monotonic() + IAM_PROPAGATION_S
         delay = 2.0
-        while True:
+        for retry in range(1, 100):
+            # A new token per try: a reused one would make EC2 replay the failed answer.
+            token = f"gm-{self.run_id}-{self.region}-{attempt}-{retry}"  # at most 64 characters
             try:
                 return self.compute.create_fleet(self.name, template, overrides, market, token, self.tags)  # type: ignore[arg-type]
             except AwsError as exc:
@@ -302,6 +308,7 @@ class RegionDeployment:
                     raise
                 self.sleep(delay)
                 delay = min(delay * 2, 16.0)
+        raise AssertionError("unreachable: the deadline ends the retries")
 
 
 def _launch_groups(placements: list[Placement]) -> list[tuple[str, str, list[Placement]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -165,4 +166,20 @@ def test_a_fresh_instance_profile_is_retried_until_ec2_sees_it(
     assert faults.calls.count("ec2.CreateFleet") == 3
     assert len(json.loads(result.out)["attempts"]) == 1, "propagation retries are not capacity fallbacks"
     assert waits[:2] == [2.0, 4.0], "backoff between the retries"
+    tokens = [parse_qs(body.decode())["ClientToken"][0] for body in faults.bodies["ec2.CreateFleet"]]
+    assert len(set(tokens)) == 3 and all(len(token) <= 64 for token in tokens), "a fresh token per try"
     assert cli("--sandbox", "destroy", "propagate", "--yes").code == 0
+
+
+def test_client_tokens_fit_aws_limits_for_the_longest_name(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = Faults().install(monkeypatch)
+    name = "n" * 40
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, name), "--yes").code == 0
+    try:
+        creation = json.loads(faults.bodies["efs.CreateFileSystem"][0])["CreationToken"]
+        fleet = parse_qs(faults.bodies["ec2.CreateFleet"][0].decode())["ClientToken"][0]
+        assert len(creation) <= 64 and len(fleet) <= 64
+    finally:
+        assert cli("--sandbox", "destroy", name, "--yes").code == 0
