@@ -18,10 +18,6 @@ class InstanceSpec:
     memory_gib: float
     architecture: str
 
-    @property
-    def total_gpu_memory_gib(self) -> float:
-        return round(self.gpu_memory_gib * self.gpu_count, 1)
-
 
 @dataclass(frozen=True)
 class RegionPrice:

@@ -6,7 +6,6 @@ boto3 and botocore are imported inside functions so that commands which never re
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -204,11 +203,6 @@ def translate_errors(operation: str = "") -> Iterator[None]:
         if translated is exc:
             raise
         raise translated from exc
-
-
-def endpoint_from_environment() -> str | None:
-    """`AWS_ENDPOINT_URL`, which botocore honours too; read here so it can be shown to the user."""
-    return os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def retry_codes(

@@ -21,10 +21,6 @@ class CommandResult:
     stdout: str
     stderr: str
 
-    @property
-    def truncated(self) -> bool:
-        return len(self.stdout) >= OUTPUT_LIMIT or "--output truncated--" in self.stdout
-
 
 class SsmRunner:
     """Sends AWS-RunShellScript commands to one region's instances and waits for them."""
