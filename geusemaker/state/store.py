@@ -107,7 +107,7 @@ class StateStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
-            except BaseException:
+            except BaseException:  # Ctrl-C included: undo the half-written transaction, then re-raise
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
