@@ -11,13 +11,14 @@ from typing import Any
 
 from geusemaker.errors import AwsError, CapacityError, PreconditionError, UserError
 from geusemaker.models.access import service_ingress
+from geusemaker.models.instance_policies import DEPLOYMENT_POLICY, SSM_AGENT_POLICY, deployment_policy, ssm_agent_policy
 from geusemaker.models.plan import Placement, Plan
 from geusemaker.models.services import generate_secret_values
 from geusemaker.orchestration.executor import StepEvent, run_steps
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService, LaunchSpec
-from geusemaker.services.iam import IamService, deployment_policy
+from geusemaker.services.iam import IamService
 from geusemaker.services.network import NetworkService
 from geusemaker.services.parameters import ParameterService
 from geusemaker.services.storage import FileSystemService
@@ -182,7 +183,7 @@ class RegionDeployment:
         role = self.iam.create_role(self.name, self.tags)
         self.store.record(self.name, "iam-role", role, "global")
         self.ids["role"] = role
-        self.iam.attach_ssm_core(role)
+        self.iam.put_policy(role, SSM_AGENT_POLICY, ssm_agent_policy(self.region, self.clients.account_id()))
 
     def _instance_profile(self) -> None:
         name, arn = self.iam.create_instance_profile(self.name, self.ids["role"], self.tags)
@@ -220,7 +221,7 @@ class RegionDeployment:
     def _launch_template(self) -> None:
         account = self.clients.account_id()
         policy = deployment_policy(self.name, self.region, account, self.ids.get("file_system_arn"))
-        self.iam.put_policy(self.ids["role"], policy)
+        self.iam.put_policy(self.ids["role"], DEPLOYMENT_POLICY, policy)
         ami = self._image()
         market = self.placements[0].market
         userdata = render(

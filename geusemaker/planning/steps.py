@@ -26,7 +26,7 @@ def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
     )
     steps += [
         Step("security-group", f"create security group: {ports}", "security-group", network),
-        Step("iam-role", "create IAM role (SSM core + this deployment's parameters)", "iam-role"),
+        Step("iam-role", "create IAM role (SSM agent + this deployment's parameters)", "iam-role"),
         Step("instance-profile", "create instance profile for the role", "instance-profile", ("iam-role",)),
         Step("secrets", "store generated secrets as SSM SecureString parameters", "ssm-parameter"),
     ]  # fmt: skip

@@ -58,7 +58,8 @@ class ComputeService:
             "IamInstanceProfile": {"Arn": spec.instance_profile_arn},
             "SecurityGroupIds": [spec.security_group_id],
             "BlockDeviceMappings": volumes,
-            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+            # Hop limit 1: IMDS answers the host only; no container (all on Docker bridges) needs the role.
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
             "UserData": base64.b64encode(spec.user_data).decode(),
             "InstanceInitiatedShutdownBehavior": "terminate" if spec.market == "spot" else "stop",
             "TagSpecifications": [

@@ -1,4 +1,4 @@
-"""The instance role and profile: SSM core access plus read access to this deployment's secrets only."""
+"""The instance role and profile: the SSM agent's actions plus read access to this deployment's secrets only."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import json
 from typing import Any
 
 from geusemaker.errors import NotFoundError
-from geusemaker.models.services import parameter_path
 from geusemaker.models.tags import tag_list
 from geusemaker.services.aws import AwsClients, translate_errors
 
 IAM_PATH = "/geusemaker/"
-SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-INLINE_POLICY = "geusemaker-deployment"
 EC2_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -21,39 +18,6 @@ EC2_TRUST = {
 
 def role_name(deployment: str) -> str:
     return f"geusemaker-{deployment}"
-
-
-def deployment_policy(deployment: str, region: str, account: str, file_system_arn: str | None) -> dict[str, Any]:
-    """Least privilege: read this deployment's parameters (decrypting with the SSM key only), mount its EFS."""
-    path = parameter_path(deployment).rstrip("/")
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ReadOwnSecrets",
-            "Effect": "Allow",
-            "Action": ["ssm:GetParametersByPath", "ssm:GetParameters", "ssm:GetParameter"],
-            "Resource": [
-                f"arn:aws:ssm:{region}:{account}:parameter{path}",
-                f"arn:aws:ssm:{region}:{account}:parameter{path}/*",
-            ],
-        },
-        {
-            "Sid": "DecryptViaSsmOnly",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
-        },
-    ]
-    if file_system_arn:
-        statements.append(
-            {
-                "Sid": "MountOwnFileSystem",
-                "Effect": "Allow",
-                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                "Resource": file_system_arn,
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 class IamService:
@@ -74,14 +38,10 @@ class IamService:
             )
         return name
 
-    def attach_ssm_core(self, role: str) -> None:
-        """The AWS managed policy the SSM agent needs (health checks, logs, port forwarding)."""
-        with translate_errors("iam:AttachRolePolicy"):
-            self._iam.attach_role_policy(RoleName=role, PolicyArn=SSM_CORE_POLICY)
-
-    def put_policy(self, role: str, policy: dict[str, Any]) -> None:
+    def put_policy(self, role: str, name: str, policy: dict[str, Any]) -> None:
+        """Set one inline policy of the role (inline policies go with the role when it is deleted)."""
         with translate_errors("iam:PutRolePolicy"):
-            self._iam.put_role_policy(RoleName=role, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy))
+            self._iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(policy))
 
     def create_instance_profile(self, deployment: str, name: str, user_tags: dict[str, str]) -> tuple[str, str]:
         """(name, ARN) of a new, empty instance profile."""

@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.awsfakes import boto_client, count_resources, tagged_resources
 from tests.conftest import run_cli
@@ -60,7 +61,7 @@ def test_what_is_created_is_locked_down(tmp_path: Path, shared_sandbox: str) -> 
         ]
         data = template[0]["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
-        assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 2
+        assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1, "IMDS credentials stay on the host"
         assert all(m["Ebs"]["Encrypted"] and m["Ebs"]["VolumeType"] == "gp3" for m in data["BlockDeviceMappings"])
         userdata = gzip.decompress(base64.b64decode(data["UserData"]))
         ssm = boto_client(endpoint, "ssm")
@@ -69,18 +70,37 @@ def test_what_is_created_is_locked_down(tmp_path: Path, shared_sandbox: str) -> 
         assert all(p["Value"].encode() not in userdata for p in secrets)
         efs = boto_client(endpoint, "efs").describe_file_systems()["FileSystems"]
         assert all(fs["Encrypted"] for fs in efs)
-        iam = boto_client(endpoint, "iam")
-        policy = iam.get_role_policy(RoleName="geusemaker-secure", PolicyName="geusemaker-deployment")["PolicyDocument"]
-        resources = json.dumps(policy)
-        assert "parameter/geusemaker/secure" in resources and '"Resource": "*"' not in resources.replace(
-            '"kms:Decrypt", "Resource": "*"', ""
-        )
-        attached = iam.list_attached_role_policies(RoleName="geusemaker-secure")["AttachedPolicies"]
-        assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
+        _assert_least_privilege_role(boto_client(endpoint, "iam"), "geusemaker-secure", "/geusemaker/secure")
         tags = ec2.describe_vpcs(Filters=[{"Name": "tag:geusemaker:deployment", "Values": ["secure"]}])["Vpcs"]
         assert len(tags) == 1
     finally:
         assert run_cli("--sandbox", "destroy", "secure", "--yes").code == 0
+
+
+def _assert_least_privilege_role(iam: Any, role: str, path: str) -> None:
+    """No managed policy; every parameter read and decryption is limited to the deployment's path."""
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert sorted(names) == ["geusemaker-deployment", "geusemaker-ssm-agent"]
+    statements = [
+        statement
+        for name in names
+        for statement in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        action for s in statements for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions >= {"ssm:UpdateInstanceInformation", "ec2messages:GetMessages", "ssmmessages:OpenDataChannel"}
+    assert actions >= {"ssm:GetParametersByPath", "kms:Decrypt"}, "what the boot's secrets_fetch calls"
+    for statement in statements:
+        granted = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        if any(a.startswith("ssm:GetParameter") for a in granted):
+            assert all(r.split(":parameter", 1)[1] in (path, f"{path}/*") for r in resources), statement
+        if "kms:Decrypt" in granted:
+            condition = statement["Condition"]
+            assert condition["StringEquals"]["kms:ViaService"] == "ssm.us-east-1.amazonaws.com"
+            assert condition["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"].endswith(f"parameter{path}/*")
 
 
 def test_cidr_access_opens_only_the_listed_cidrs(tmp_path: Path, shared_sandbox: str) -> None:
