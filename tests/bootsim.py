@@ -17,6 +17,8 @@ from geusemaker.userdata.generator import RenderedUserData
 from tests.conftest import FIXTURES
 
 SMI = FIXTURES / "nvidia-smi" / "h100"
+#: MemTotal of a 16 GiB instance (what a g4dn.xlarge reports).
+DEFAULT_MEMTOTAL_KIB = 16_078_240
 NVIDIA_DRIVER_ERROR = (
     "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
     "Make sure that the latest NVIDIA driver is installed and running."
@@ -103,6 +105,7 @@ class BootSim:
             target.write_text(text)
             target.chmod(0o755 if path.endswith(".sh") else 0o644)
         (self.root / "etc").mkdir(parents=True, exist_ok=True)
+        self.set_memory(DEFAULT_MEMTOTAL_KIB)
         (self.base / "boot.sh").write_text(userdata.parts["boot.sh"])
         self.stubs.mkdir(parents=True, exist_ok=True)
         bin_dir = self.stubs / "bin"
@@ -115,6 +118,11 @@ class BootSim:
     def set_secrets(self, values: dict[str, str], path: str) -> None:
         lines = [f"{path}{name}\t{value}" for name, value in values.items()]
         (self.stubs / "ssm-parameters.txt").write_text("\n".join(lines) + "\n")
+
+    def set_memory(self, total_kib: int) -> None:
+        """The instance's memory as the kernel reports it (the boot reads $GM_ROOT/proc/meminfo)."""
+        (self.root / "proc").mkdir(parents=True, exist_ok=True)
+        (self.root / "proc/meminfo").write_text(f"MemTotal: {total_kib} kB\nMemFree: {total_kib // 2} kB\n")
 
     def fail_nvidia_smi(self, times: int | str) -> None:
         (self.stubs / "nvidia-smi.failures").write_text(str(times))

@@ -6,6 +6,7 @@ them from SSM with the instance role.
 
 from __future__ import annotations
 
+import ast
 import gzip
 from dataclasses import dataclass, field
 from email.charset import Charset
@@ -131,6 +132,8 @@ def render(context: BootContext) -> RenderedUserData:
         "idle_minutes": lifecycle.idle_stop_minutes,
         "max_runtime_hours": lifecycle.max_runtime_hours,
         "util_threshold": GPU_UTIL_IDLE_THRESHOLD,
+        "services": config.services,
+        "memory_source": _memory_source(),
     }
     files = {
         "/opt/geusemaker/lib.sh": render_template("lib.sh.j2"),
@@ -154,6 +157,22 @@ def render(context: BootContext) -> RenderedUserData:
             hint="Configure fewer Ollama models or services.",
         )
     return RenderedUserData(payload, compressed, parts, files)
+
+
+@cache
+def _memory_source() -> str:
+    """The memory split's module as the boot runs it against /proc/meminfo (the same code, without docstrings)."""
+    tree = ast.parse(resources.files("geusemaker.models").joinpath("memory.py").read_text(encoding="utf-8"))
+    for node in [tree, *ast.walk(tree)]:
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.unparse(tree)
 
 
 def _cloud_config(name: str, files: dict[str, str]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from geusemaker.config_io import validate_data
-from geusemaker.models.services import generate_secret_values, parameter_path
+from geusemaker.models.services import SERVICES, generate_secret_values, parameter_path
 from geusemaker.userdata.generator import BootContext, render
 from tests.bootsim import NVIDIA_DRIVER_ERROR, BootSim
 
@@ -37,7 +37,7 @@ def test_full_gpu_boot_succeeds_and_records_progress(tmp_path: Path) -> None:
     assert (status["step"], status["state"], status["error"]) == ("complete", "done", None)
     assert status["steps"] == {
         "boot": "running", "gpu": "done", "docker": "done", "storage": "done", "secrets": "done",
-        "services": "done", "guard": "done", "complete": "done",
+        "memory": "done", "services": "done", "guard": "done", "complete": "done",
     }  # fmt: skip
     assert status["gpu"] == {
         "count": 1,
@@ -67,7 +67,9 @@ def test_full_gpu_boot_succeeds_and_records_progress(tmp_path: Path) -> None:
     secrets = sim.root / "etc/geusemaker/secrets.env"
     assert secrets.stat().st_mode & 0o777 == 0o600
     names = {line.split("=", 1)[0] for line in secrets.read_text().splitlines()}
-    assert names == {"POSTGRES_PASSWORD", "N8N_ENCRYPTION_KEY", "QDRANT_API_KEY", "CRAWL4AI_API_TOKEN"}
+    assert names - {f"GM_MEM_{s.upper()}" for s in SERVICES} == {
+        "POSTGRES_PASSWORD", "N8N_ENCRYPTION_KEY", "QDRANT_API_KEY", "CRAWL4AI_API_TOKEN",
+    }  # fmt: skip
     for service in ("ollama", "n8n", "qdrant", "postgres"):
         assert (sim.root / "opt/geusemaker/data" / service).stat().st_mode & 0o777 == 0o750
 
