@@ -79,15 +79,23 @@ def test_the_operator_policy_cannot_pass_or_attach_roles_beyond_the_products(ope
             assert all(expected in r for r in resources), (action, resources)
 
 
-def test_destructive_ec2_and_efs_calls_need_the_products_tag(operator: dict[str, Any]) -> None:
+def test_only_create_and_read_calls_are_allowed_on_untagged_ec2_and_efs_resources(operator: dict[str, Any]) -> None:
+    unconditioned = ("Create", "RunInstances", "Describe", "GetSpotPlacementScores")
     for statement in _statements(operator):
-        actions = _as_list(statement["Action"])
-        destructive = [a for a in actions if a.split(":")[1].startswith(("Delete", "Terminate", "Detach", "Disas"))]
-        if any(a.startswith(("ec2:", "elasticfilesystem:")) for a in destructive):
+        actions = [a for a in _as_list(statement["Action"]) if a.startswith(("ec2:", "elasticfilesystem:"))]
+        if not actions:
+            continue
+        if "Condition" not in statement:
+            assert all(a.split(":")[1].startswith(unconditioned) for a in actions), statement["Sid"]
+            assert "ec2:CreateRoute" not in actions, "changes an existing route table"
+        elif any(not a.split(":")[1].startswith(("CreateTags", "TagResource")) for a in actions):
             tag = statement["Condition"]["StringEquals"]["aws:ResourceTag/geusemaker:managed"]
             assert tag == "true", statement["Sid"]
-        if "ec2:CreateTags" in actions or "elasticfilesystem:TagResource" in actions:
+        else:
             assert {k.split(":")[1] for k in statement["Condition"]["StringEquals"]} == {"CreateAction"}
+    changes = [a for s in _statements(operator) if "Condition" in s for a in _as_list(s["Action"])]
+    assert {"ec2:TerminateInstances", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateLaunchTemplateVersion",
+            "elasticfilesystem:DeleteFileSystem", "ec2:CreateTags"} <= set(changes)  # fmt: skip
 
 
 @pytest.mark.parametrize("file_system", [None, f"arn:aws:elasticfilesystem:eu-west-1:{ACCOUNT}:file-system/fs-1"])
