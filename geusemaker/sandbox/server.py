@@ -6,7 +6,6 @@ Run by `geusemaker sandbox start` as `python -m geusemaker.sandbox.server --port
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -36,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quota", action="append", default=[], type=parse_quota)
     args = parser.parse_args(argv)
 
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     from moto.server import ThreadedMotoServer
 
     from geusemaker.sandbox import patches
