@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from geusemaker.errors import AwsError, CapacityError, PreconditionError, UserError
@@ -106,6 +107,11 @@ class RegionDeployment:
         self._lock = threading.Lock()
         self.launched: Launched | None = None
 
+    @cached_property
+    def account(self) -> str:
+        """The AWS account the role's policies name (asked once per region deployment)."""
+        return self.clients.account_id()
+
     def record(self, kind: str, resource_id: str, **data: Any) -> None:
         self.store.record(self.name, kind, resource_id, self.region, **data)
 
@@ -183,7 +189,7 @@ class RegionDeployment:
         role = self.iam.create_role(self.name, self.tags)
         self.store.record(self.name, "iam-role", role, "global")
         self.ids["role"] = role
-        self.iam.put_policy(role, SSM_AGENT_POLICY, ssm_agent_policy(self.region, self.clients.account_id()))
+        self.iam.put_policy(role, SSM_AGENT_POLICY, ssm_agent_policy(self.region, self.account))
 
     def _instance_profile(self) -> None:
         name, arn = self.iam.create_instance_profile(self.name, self.ids["role"], self.tags)
@@ -219,8 +225,7 @@ class RegionDeployment:
 
     # -- launch ---------------------------------------------------------------------------------
     def _launch_template(self) -> None:
-        account = self.clients.account_id()
-        policy = deployment_policy(self.name, self.region, account, self.ids.get("file_system_arn"))
+        policy = deployment_policy(self.name, self.region, self.account, self.ids.get("file_system_arn"))
         self.iam.put_policy(self.ids["role"], DEPLOYMENT_POLICY, policy)
         ami = self._image()
         market = self.placements[0].market
