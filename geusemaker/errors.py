@@ -129,6 +129,16 @@ class BudgetError(PreconditionError):
     """The cheapest feasible placement costs more than `max_hourly_usd`."""
 
 
+class StateError(UserError):
+    """The local state file is damaged, unreadable or from a newer version (exit 2); never reset silently."""
+
+    exit_code = EXIT_USAGE
+
+
+class DeploymentExistsError(UsageError):
+    """A deployment of that name is already recorded (exit 2)."""
+
+
 class LockedError(UserError):
     """Another process is working on the same deployment (exit 1)."""
 

@@ -49,6 +49,13 @@ def status() -> SandboxStatus:
     return info
 
 
+def sandbox_id(info: SandboxStatus) -> str | None:
+    """What identifies one run of the sandbox: a deployment made in it vanishes when that run stops."""
+    if not info.running or not info.endpoint:
+        return None
+    return f"{info.endpoint}@{info.started_at}"
+
+
 def start(quotas: dict[str, float] | None = None) -> SandboxStatus:
     """Start the sandbox unless it runs already; return its status."""
     quotas = quotas or {}

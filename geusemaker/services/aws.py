@@ -71,6 +71,8 @@ class AwsTarget:
     secret_key: str | None = None
     max_attempts: int = 5
     sandbox: bool = False
+    #: Which sandbox run (its endpoint and start time): a stopped sandbox takes its resources with it.
+    sandbox_id: str | None = None
 
 
 @dataclass
