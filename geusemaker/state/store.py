@@ -6,9 +6,7 @@ that `destroy` cannot find.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -19,63 +17,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from geusemaker.errors import DeploymentExistsError, StateError
+from geusemaker.state.schema import MIGRATIONS, SCHEMA_VERSION, create
 
 T = TypeVar("T")
-SCHEMA_VERSION = 3
 #: What a damaged or unreadable state file raises (decoding errors: a record edited or cut short).
 _BROKEN = (sqlite3.Error, OSError, json.JSONDecodeError, TypeError, KeyError)
 RECOVERY_HINT = (
     "Move the file aside (keep it: it may still be readable), then find your deployments in AWS with "
     "`geusemaker list --discover --region all` and remove them with `geusemaker destroy NAME --discover`."
 )
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE deployments (
-        name TEXT PRIMARY KEY,
-        region TEXT NOT NULL,
-        status TEXT NOT NULL,
-        config TEXT NOT NULL,
-        plan TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        detail TEXT
-    );
-    CREATE TABLE resources (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        deployment TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        resource_id TEXT NOT NULL,
-        region TEXT NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}',
-        created_at REAL NOT NULL,
-        deleted_at REAL,
-        UNIQUE (deployment, kind, resource_id)
-    );
-    CREATE INDEX resources_by_deployment ON resources (deployment, deleted_at);
-    """,
-    2: """
-    ALTER TABLE deployments ADD COLUMN facts TEXT NOT NULL DEFAULT '{}';
-    """,
-    # The same id may exist in two regions (SSM parameter names after a region failover).
-    3: """
-    CREATE TABLE resources_v3 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        deployment TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        resource_id TEXT NOT NULL,
-        region TEXT NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}',
-        created_at REAL NOT NULL,
-        deleted_at REAL,
-        UNIQUE (deployment, kind, resource_id, region)
-    );
-    INSERT INTO resources_v3 SELECT id, deployment, kind, resource_id, region, data, created_at, deleted_at
-        FROM resources;
-    DROP TABLE resources;
-    ALTER TABLE resources_v3 RENAME TO resources;
-    CREATE INDEX resources_by_deployment ON resources (deployment, deleted_at);
-    """,
-}
 
 
 @dataclass(frozen=True)
@@ -124,7 +74,7 @@ class StateStore:
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
-            _create(self.path)
+            create(self.path)
         if self.path.is_file() and self.path.stat().st_size == 0:
             raise StateError(f"the state file {self.path} is empty (0 bytes): it lost every record", hint=RECOVERY_HINT)
         self.path.chmod(0o600)
@@ -138,6 +88,8 @@ class StateStore:
                     f"(schema {version}; this version understands up to {SCHEMA_VERSION})",
                     hint="Upgrade GeuseMaker (pip install -U geusemaker); the file is left as it is.",
                 )
+            if version == 0 and db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                raise StateError(f"{self.path} is a database, but not a GeuseMaker state file", hint=RECOVERY_HINT)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._db = db
@@ -308,25 +260,6 @@ class StateStore:
                 for r in rows
             ]
         )
-
-
-def _create(path: Path) -> None:
-    """Create an empty, current, private state file atomically (a crash never leaves a 0-byte file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.close(fd)
-    try:
-        db = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            for number in range(1, SCHEMA_VERSION + 1):
-                db.executescript(MIGRATIONS[number])
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        finally:
-            db.close()
-        with contextlib.suppress(FileExistsError):  # never replace a file another process created meanwhile
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _object(text: str) -> dict[str, Any]:
