@@ -8,7 +8,37 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from geusemaker.state.store import StateStore
+    from geusemaker.state.store import DeploymentRecord, StateStore
+
+
+def checked_name(value: str | None) -> str | None:
+    """Typer callback for a deployment-name argument: anything outside the name rule is refused (exit 2)."""
+    from geusemaker.errors import UsageError
+    from geusemaker.models.names import name_problem
+
+    problem = None if value is None else name_problem(value)
+    if problem:
+        raise UsageError(problem, hint="See your deployments with: geusemaker list")
+    return value
+
+
+def forget_vanished(store: StateStore, record: DeploymentRecord) -> bool:
+    """Forget a deployment made in a sandbox run that has stopped (its resources went with it); True if so."""
+    recorded = record.facts.get("sandbox_id")
+    if not recorded:
+        return False
+    from geusemaker.cli.render import message
+    from geusemaker.sandbox import control
+
+    if control.sandbox_id(control.status()) == recorded:
+        return False
+    with locked(record.name):
+        store.forget(record.name)
+    message(
+        f"[yellow]{record.name} lived in a sandbox that has stopped since[/]; its resources went with it, "
+        "so it is forgotten."
+    )
+    return True
 
 
 def open_store() -> StateStore:

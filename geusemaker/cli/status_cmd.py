@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from geusemaker.cli.render import OutputFormat
+from geusemaker.cli.session import checked_name
 
 if TYPE_CHECKING:
     from geusemaker.state.store import DeploymentRecord
@@ -40,7 +41,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
 
 def status(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="One deployment (default: all).")] = None,
+    name: Annotated[str | None, typer.Argument(help="One deployment (default: all).", callback=checked_name)] = None,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Reconcile with AWS (terminated, interrupted, stopped).")
     ] = False,

@@ -143,7 +143,7 @@ class Orchestrator:
             if report.failed or left:
                 self.store.set_status(name, "destroy-incomplete", f"{len(report.failed) + len(left)} resources left")
             else:
-                self._forget(name)
+                self.store.forget(name)
         for record in left:
             report.failed.append((record, "still present after deletion"))
         return report
@@ -178,11 +178,6 @@ class Orchestrator:
             self.clients, self.store, name, sleep=self.sleep, on_progress=self.on_progress,
             waiter_delay_s=self.waiter_delay_s, on_deleted=on_deleted,
         )  # fmt: skip
-
-    def _forget(self, name: str) -> None:
-        for record in self.store.resources(name):
-            self.store.mark_deleted(name, record.kind, record.resource_id, record.region)
-        self.store.remove(name)
 
     def _record_launch(self, name: str, launched: Launched) -> None:
         facts = asdict(launched)

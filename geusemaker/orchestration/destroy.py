@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from geusemaker.errors import UserError
+from geusemaker.errors import UsageError, UserError
+from geusemaker.models.names import name_problem
 from geusemaker.models.tags import TAG_DEPLOYMENT, owned
 from geusemaker.services.aws import AwsClients, translate_errors
 from geusemaker.services.compute import ComputeService
@@ -133,6 +134,9 @@ def discover(
     With `stack_id`, only the resources of that one stack: another stack (or another install's)
     of the same name is never found.
     """
+    problem = name_problem(deployment)
+    if problem:  # a name is a tag value (with wildcards) and an SSM path: only the name rule is safe
+        raise UsageError(problem)
     found: dict[tuple[str, str, str], ResourceRecord] = {}
 
     def add(kind: str, rid: str, region: str) -> None:

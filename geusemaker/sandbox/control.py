@@ -96,7 +96,7 @@ def _spawn(quotas: dict[str, float]) -> SandboxStatus:
     for code, value in sorted(quotas.items()):
         command += ["--quota", f"{code}={value:g}"]
     log_path = paths.sandbox_log_file()
-    with log_path.open("ab") as log:
+    with paths.open_private(log_path, "ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -143,7 +143,7 @@ def _write_info(info: SandboxStatus) -> None:
 @contextlib.contextmanager
 def _start_lock() -> Iterator[None]:
     lock_path = paths.home() / "sandbox.lock"
-    with lock_path.open("w") as handle:
+    with paths.open_private(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

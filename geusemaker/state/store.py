@@ -228,6 +228,12 @@ class StateStore:
             db.execute("DELETE FROM resources WHERE deployment=?", (name,))
             db.execute("DELETE FROM deployments WHERE name=?", (name,))
 
+    def forget(self, name: str) -> None:
+        """Mark every resource of `name` deleted and remove the deployment (its resources are known gone)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM resources WHERE deployment=?", (name,))
+            db.execute("DELETE FROM deployments WHERE name=?", (name,))
+
     # -- resources ---------------------------------------------------------------------------
     def record(self, name: str, kind: str, resource_id: str, region: str, **data: Any) -> None:
         """Record a created resource (idempotent; a re-created id becomes live again)."""
