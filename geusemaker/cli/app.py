@@ -126,7 +126,8 @@ def run(argv: list[str] | None = None) -> int:
 def _command_log(argv: list[str]) -> logging.Logger:
     """Log what each command did to geusemaker.log in the GeuseMaker home (never stdout)."""
     log = logging.getLogger("geusemaker")
-    if argv and argv[0] not in {"--help", "-h", "--version"} and not log.handlers:
+    has_file = any(isinstance(h, logging.FileHandler) for h in log.handlers)
+    if argv and argv[0] not in {"--help", "-h", "--version"} and not has_file:
         try:
             from geusemaker import paths
             from geusemaker.logfile import file_handler
