@@ -77,3 +77,51 @@ def test_a_destroy_that_deletes_nothing_leaves_the_status_alone(
     outage.down = False
     outage.fail.clear()
     assert cli("--sandbox", "destroy", "steady", "--yes").code == 0
+
+
+ICE = (
+    b'<CreateFleetResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>'
+    b"<fleetId>fleet-00000000-0000-0000-0000-000000000000</fleetId><errorSet><item>"
+    b"<errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>no capacity</errorMessage>"
+    b"<lifecycle>spot</lifecycle></item></errorSet><fleetInstanceSet/></CreateFleetResponse>"
+)
+
+
+class RegionOutOfCapacity(Faults):
+    """Every CreateFleet in the first region asked has no capacity, so the deploy moves to another region."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_region: str | None = None
+
+    def _before_send(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        from tests.awsfakes import _Raw
+
+        answer = super()._before_send(request, event_name=event_name, **kwargs)
+        if event_name.endswith("ec2.CreateFleet"):
+            region = str(request.headers["Authorization"]).split("/")[2]
+            self.full_region = self.full_region or region
+            if region == self.full_region:
+                return AWSResponse(request.url, 200, {}, _Raw(ICE))
+        return answer
+
+
+def test_after_a_region_failover_destroy_finds_the_secrets_in_the_new_region(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = RegionOutOfCapacity().install(monkeypatch)
+    path = tmp_path / "moved.yaml"
+    path.write_text("name: moved\nregion: auto\ncompute:\n  gpu: t4\n  market: on-demand\nstorage:\n  data: none\n")
+    result = cli("--sandbox", "deploy", "-c", str(path), "--yes", "-o", "json")
+    assert result.code == 0, result.err
+    landed = json.loads(result.out)["region"]
+    assert faults.full_region and landed != faults.full_region
+    before = {region: count_resources(shared_sandbox, region) for region in (faults.full_region, landed)}
+    destroyed = cli("--sandbox", "destroy", "moved", "--yes")
+    assert destroyed.code == 0, destroyed.err
+    after = count_resources(shared_sandbox, landed)
+    assert after["ssm_parameters"] == before[landed]["ssm_parameters"] - 4
+    assert after["instances"] == before[landed]["instances"] - 1
+    assert cli("--sandbox", "status", "-o", "json").out.strip() == "[]"
