@@ -149,25 +149,16 @@ def list_deployments(
 
 
 def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
-    """deployment name -> (region, number of tagged resources) from the Resource Groups Tagging API."""
+    """deployment name -> (region, number of live tagged resources), IAM-only leftovers included."""
     from geusemaker.catalog import load_catalog
-    from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_MANAGED
-    from geusemaker.services.aws import translate_errors
+    from geusemaker.services.inventory import InventoryService
 
     regions = load_catalog().regions() if region in (None, "all") else [region]
     clients = state.aws(regions[0])
     found: dict[str, tuple[str, int]] = {}
-    for name in regions:
-        client = clients.client("resourcegroupstaggingapi", name)
-        with translate_errors("tag:GetResources"):
-            pages = client.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": TAG_MANAGED, "Values": ["true"]}]
-            )
-            for page in pages:
-                for mapping in page["ResourceTagMappingList"]:
-                    tags = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
-                    deployment = tags.get(TAG_DEPLOYMENT)
-                    if deployment:
-                        _, count = found.get(deployment, (name, 0))
-                        found[deployment] = (name, count + 1)
+    managed = [m for name in regions for m in InventoryService(clients, name).regional()]
+    managed += InventoryService(clients, regions[0]).identities()
+    for item in managed:
+        where, count = found.get(item.deployment, (item.region, 0))
+        found[item.deployment] = (item.region if where == "global" else where, count + 1)
     return found

@@ -124,3 +124,45 @@ def test_discovery_matches_the_name_exactly(cli, tmp_path: Path, shared_sandbox:
         assert count_resources(shared_sandbox) == before
     finally:
         assert cli("--sandbox", "destroy", "def-10", "--yes").code == 0
+
+
+def test_discovery_finds_fleets_and_iam_leftovers_and_forgets_terminated_instances(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    from tests.awsfakes import boto_client
+
+    other = _other_install(tmp_path, shared_sandbox, "lost")
+    assert run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "lost", "storage:\n  data: none\n"), "--yes",
+                   env=other).code == 0  # fmt: skip
+    ec2 = boto_client(shared_sandbox, "ec2")
+
+    def active_fleets() -> list[str]:
+        fleets = ec2.describe_fleets()["Fleets"]
+        return [
+            f["FleetId"] for f in fleets
+            if f["FleetState"] == "active" and {"Key": "geusemaker:deployment", "Value": "lost"} in f.get("Tags", [])
+        ]  # fmt: skip
+
+    assert len(active_fleets()) == 1
+    listed = {d["name"]: d for d in json.loads(cli("--sandbox", "list", "--discover", "--region", "us-east-1",
+                                                   "-o", "json").out)}  # fmt: skip
+    assert listed["lost"]["in_state"] is False and listed["lost"]["region"] == "us-east-1"
+    gone = cli("--sandbox", "--region", "us-east-1", "destroy", "lost", "--discover", "--yes")
+    assert gone.code == 0, gone.err
+    assert active_fleets() == [], "the instant fleet is deleted too"
+    listed = json.loads(cli("--sandbox", "list", "--discover", "--region", "us-east-1", "-o", "json").out)
+    assert "lost" not in [d["name"] for d in listed], "its terminated instance is not an orphan"
+
+    iam = boto_client(shared_sandbox, "iam")
+    tags = [{"Key": "geusemaker:deployment", "Value": "iam-only"}, {"Key": "geusemaker:managed", "Value": "true"}]
+    iam.create_role(RoleName="geusemaker-iam-only", Path="/geusemaker/", AssumeRolePolicyDocument="{}", Tags=tags)
+    try:
+        listed = {d["name"]: d for d in json.loads(cli("--sandbox", "list", "--discover", "--region", "us-east-1",
+                                                       "-o", "json").out)}  # fmt: skip
+        assert listed["iam-only"]["region"] == "global" and listed["iam-only"]["resources"] == 1
+        assert cli("--sandbox", "--region", "us-east-1", "destroy", "iam-only", "--discover", "--yes").code == 0
+        assert "geusemaker-iam-only" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    finally:
+        for role in iam.list_roles(PathPrefix="/geusemaker/")["Roles"]:
+            if role["RoleName"] == "geusemaker-iam-only":
+                iam.delete_role(RoleName=role["RoleName"])
