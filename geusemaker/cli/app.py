@@ -146,4 +146,6 @@ def _maybe_traceback() -> None:
     if _state.debug or os.environ.get("GEUSEMAKER_DEBUG"):
         import traceback
 
-        traceback.print_exc()
+        from geusemaker.redact import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from geusemaker.cli.session import checked_name
+
+if TYPE_CHECKING:
+    from geusemaker.services.aws import AwsTarget
+    from geusemaker.state.store import DeploymentRecord
 
 
 def destroy(
@@ -51,6 +55,7 @@ def destroy(
     all_regions = state.region in (None, "all")
     region = record.region if record else (None if all_regions else state.region)
     clients = state.aws(region)
+    _refuse_another_endpoint(name, record, clients.target)
     regions: list[str] = []
     if discover:
         regions = load_catalog().regions() if all_regions else [state.region]
@@ -72,3 +77,19 @@ def destroy(
         message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
         return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")
+
+
+def _refuse_another_endpoint(name: str, record: DeploymentRecord | None, target: AwsTarget) -> None:
+    """A deployment made through one endpoint is never destroyed through another (everything would look gone)."""
+    from geusemaker.errors import UsageError
+
+    if record is None or target.sandbox or "endpoint" not in record.facts:
+        return
+    recorded = record.facts["endpoint"]
+    if recorded != target.endpoint_url:
+        hint = f"geusemaker --endpoint-url {recorded} destroy {name}" if recorded else "Unset AWS_ENDPOINT_URL."
+        raise UsageError(
+            f"{name!r} was deployed through {recorded or 'AWS itself'}, but this command talks to "
+            f"{target.endpoint_url or 'AWS itself'}",
+            hint=hint,
+        )

@@ -28,3 +28,24 @@ def test_a_stopped_sandbox_takes_its_deployments_with_it(tmp_path: Path) -> None
         assert json.loads(run_cli("status", "-o", "json").out) == []
     finally:
         run_cli("sandbox", "stop")
+
+
+def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through(cli) -> None:  # type: ignore[no-untyped-def]
+    from geusemaker.cli.session import open_store
+
+    store = open_store()
+    store.create_deployment("far", "us-east-1", "running", {"name": "far"}, None, endpoint="http://127.0.0.1:9")
+    store.record("far", "vpc", "vpc-0123456789abcdef0", "us-east-1")
+    result = cli("destroy", "far", "--yes")
+    assert result.code == 2, result.text
+    assert "http://127.0.0.1:9" in result.err and "--endpoint-url" in result.err
+    record = store.get("far")
+    assert record is not None and record.status == "running" and len(store.resources("far")) == 1
+
+
+def test_credentials_never_appear_in_a_repr() -> None:
+    from geusemaker.services.aws import AwsClients, AwsTarget
+
+    target = AwsTarget(access_key="AKIAIOSFODNN7EXAMPLE", secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    for text in (repr(target), repr(AwsClients(target))):
+        assert "AKIA" not in text and "wJalr" not in text
