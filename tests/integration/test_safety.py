@@ -49,7 +49,9 @@ def test_another_install_deploying_the_same_name_never_deletes_the_first(tmp_pat
     up = count_resources(shared_sandbox)
     assert _one_stack_more(before, up)
     second = run_cli("--sandbox", "deploy", "-c", config, "--yes", env=_other_install(tmp_path, shared_sandbox, "b"))
-    assert second.code != 0 and "EntityAlreadyExists" in second.err, second.err
+    assert second.code != 0 and ("EntityAlreadyExists" in second.err or "ParameterAlreadyExists" in second.err), (
+        second.err
+    )
     assert count_resources(shared_sandbox) == up, "the first stack is untouched"
     status = json.loads(run_cli("--sandbox", "status", "same", "--refresh", "-o", "json").out)
     assert status[0]["status"] == "running"
@@ -77,11 +79,19 @@ def test_two_same_name_deploys_started_together_leave_exactly_one_stack(
     )
     outcomes = [process.communicate(timeout=300) for process in (first, second)]
     codes = [first.returncode, second.returncode]
-    assert sorted(c == 0 for c in codes) == [False, True], (codes, [err for _, err in outcomes])
-    loser_err = outcomes[codes.index(next(c for c in codes if c != 0))][1]
-    assert "bug" not in loser_err
-    assert any(s in loser_err for s in ("is busy", "already exists", "EntityAlreadyExists", "ParameterAlreadyExists"))
-    assert _one_stack_more(before, count_resources(shared_sandbox)), "the winner's stack is whole"
+    errors = [err for _, err in outcomes]
+    assert all("bug" not in err for err in errors), errors
+    if not other_install:  # one state store: one claims the name, the other is refused before creating anything
+        assert sorted(code == 0 for code in codes) == [False, True], (codes, errors)
+        loser = errors[codes.index(next(code for code in codes if code != 0))]
+        assert "is busy" in loser or "already exists" in loser, loser
+    # Two installs may both lose (each finds a name the other took first); never may a loser delete a winner.
+    assert codes.count(0) <= 1, (codes, errors)
+    after = count_resources(shared_sandbox)
+    if 0 not in codes:
+        assert after == before, "both rolled back exactly what each created"
+        return
+    assert _one_stack_more(before, after), "the winner's stack is whole"
     winner_env = second_env if codes[1] == 0 else {}
     status = json.loads(run_cli("--sandbox", "status", "twin", "--refresh", "-o", "json", env=winner_env).out)
     assert status[0]["status"] == "running"
