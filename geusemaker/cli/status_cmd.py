@@ -63,7 +63,7 @@ def status(
         for record in records:
             _refresh(ctx.obj, store, record)
         records = [r for r in (store.get(rec.name) for rec in records) if r is not None]
-    documents = [deployment_json(r) for r in records]
+    documents = [_mark_vanished(deployment_json(r), r) for r in records]
     if output is OutputFormat.json:
         print_json(documents)
         return
@@ -76,6 +76,19 @@ def status(
         [_row(d) for d in documents],
         right=["$/h", "SO FAR", "UPTIME"],
     )
+
+
+def _mark_vanished(document: dict[str, Any], record: DeploymentRecord) -> dict[str, Any]:
+    """A deployment whose sandbox has stopped is `vanished`: its resources went with the sandbox."""
+    recorded = record.facts.get("sandbox_id")
+    if not recorded:
+        return document
+    from geusemaker.sandbox import control
+
+    if control.sandbox_id(control.status()) == recorded:
+        return document
+    detail = f"its sandbox has stopped, and its resources with it; `geusemaker --sandbox destroy {record.name}`"
+    return document | {"status": "vanished", "detail": detail + " forgets it"}
 
 
 def _row(d: dict[str, Any]) -> list[Any]:

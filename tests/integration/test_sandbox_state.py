@@ -21,6 +21,9 @@ def test_a_stopped_sandbox_takes_its_deployments_with_it(tmp_path: Path) -> None
         assert again.code == 0, again.err
         assert "sandbox that has stopped" in again.err
         assert run_cli("sandbox", "stop").code == 0
+        shown = json.loads(run_cli("status", "-o", "json").out)
+        assert [(d["name"], d["status"]) for d in shown] == [("quick", "vanished")]
+        assert "geusemaker --sandbox destroy quick" in shown[0]["detail"]
 
         forgotten = run_cli("--sandbox", "destroy", "quick", "--yes")
         assert forgotten.code == 0, forgotten.err
