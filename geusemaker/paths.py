@@ -18,7 +18,15 @@ def home() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("geusemaker", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        from geusemaker.errors import StateError
+
+        raise StateError(
+            f"the GeuseMaker home {path} cannot be used: {exc.strerror or exc}",
+            hint="Set GEUSEMAKER_HOME to a folder of yours (it is created, private, when missing).",
+        ) from None
     _tighten(path.resolve())
     return path
 

@@ -128,12 +128,14 @@ def _command_log(argv: list[str]) -> logging.Logger:
     log = logging.getLogger("geusemaker")
     has_file = any(isinstance(h, logging.FileHandler) for h in log.handlers)
     if argv and argv[0] not in {"--help", "-h", "--version"} and not has_file:
+        from geusemaker.errors import UserError
+
         try:
             from geusemaker import paths
             from geusemaker.logfile import file_handler
 
             handler = file_handler(paths.log_file())
-        except OSError:
+        except (OSError, UserError):  # no usable home: the command itself says so
             return log
         log.addHandler(handler)
         log.setLevel(logging.INFO)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,3 +144,36 @@ def test_the_same_id_in_two_regions_is_two_records(tmp_path: Path) -> None:
     assert [(r.resource_id, r.region) for r in store.resources("f")] == [("/geusemaker/f/db", "us-west-2")]
     store.record("f", "ssm-parameter", "/geusemaker/f/db", "us-east-1")
     assert sorted(r.region for r in store.resources("f")) == ["us-east-1", "us-west-2"]
+
+
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "geusemaker"]
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+
+
+def _as_nobody(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GEUSEMAKER_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.run([*AS_NOBODY, *args], capture_output=True, text=True, env=env, check=False, timeout=60)
+
+
+@needs_root
+def test_a_state_file_of_another_user_is_a_clear_error() -> None:
+    """Run as `nobody` against a home whose state file belongs to root: PermissionError, said plainly."""
+    top = Path(tempfile.mkdtemp(prefix="gm-perm-"))
+    try:
+        home = top / "home"
+        StateStore(home / "state.db").close()
+        for folder in (top, home):
+            folder.chmod(0o755)
+        result = _as_nobody(home, "status")
+        assert result.returncode == 2, result.stderr
+        assert "cannot be read or written" in result.stderr and "bug" not in result.stderr
+    finally:
+        shutil.rmtree(top)
+
+
+@needs_root
+def test_a_home_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    tmp_path.chmod(0o700)  # root's: nobody may not enter it
+    result = _as_nobody(tmp_path / "home", "status")
+    assert result.returncode == 2, result.stderr
+    assert "GeuseMaker home" in result.stderr and "GEUSEMAKER_HOME" in result.stderr and "bug" not in result.stderr
