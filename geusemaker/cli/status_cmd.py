@@ -140,10 +140,9 @@ def list_deployments(
     Example: geusemaker list --discover --region all
     """
     from geusemaker.cli.render import print_json, table
-    from geusemaker.cli.session import open_store
 
     rows: dict[str, dict[str, Any]] = {}
-    for record in open_store().deployments():
+    for record in _local_records(discover):
         rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
                              "resources": None, "in_state": True}  # fmt: skip
     if discover:
@@ -159,6 +158,23 @@ def list_deployments(
         ["NAME", "STATUS", "REGION", "TAGGED RESOURCES", "LOCAL STATE"],
         [[d["name"], d["status"], d["region"], d["resources"], "yes" if d["in_state"] else "no"] for d in documents],
     )
+
+
+def _local_records(discover: bool) -> list[DeploymentRecord]:
+    """The local deployments; with --discover a damaged state is a warning, so that AWS can still be listed."""
+    from rich.markup import escape
+
+    from geusemaker.cli.render import message
+    from geusemaker.cli.session import open_store
+    from geusemaker.errors import StateError
+
+    try:
+        return open_store().deployments()
+    except StateError as error:
+        if not discover:
+            raise
+        message(f"[yellow]warning:[/] {escape(error.message)}; listing what AWS knows only")
+        return []
 
 
 def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:

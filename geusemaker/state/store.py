@@ -23,8 +23,9 @@ T = TypeVar("T")
 #: What a damaged or unreadable state file raises (decoding errors: a record edited or cut short).
 _BROKEN = (sqlite3.Error, OSError, json.JSONDecodeError, TypeError, KeyError)
 RECOVERY_HINT = (
-    "Move the file aside (keep it: it may still be readable), then find your deployments in AWS with "
-    "`geusemaker list --discover --region all` and remove them with `geusemaker destroy NAME --discover`."
+    "Find your deployments in AWS with `geusemaker list --discover --region all`; move the file aside "
+    "(keep it: it may still be readable), then remove what you no longer want with "
+    "`geusemaker destroy NAME --discover`."
 )
 
 

@@ -176,3 +176,20 @@ def test_discovery_finds_fleets_and_iam_leftovers_and_forgets_terminated_instanc
         for role in iam.list_roles(PathPrefix="/geusemaker/")["Roles"]:
             if role["RoleName"] == "geusemaker-iam-only":
                 iam.delete_role(RoleName=role["RoleName"])
+
+
+def test_list_discover_works_with_a_damaged_state(cli, tmp_path: Path, shared_sandbox: str, gm_home: Path) -> None:
+    """The recovery the damaged-state error suggests is usable as it stands."""
+    other = _other_install(tmp_path, shared_sandbox, "found")
+    config = _config(tmp_path, "found", "storage:\n  data: none\n")
+    assert run_cli("--sandbox", "deploy", "-c", config, "--yes", env=other).code == 0
+    try:
+        (gm_home / "state.db").write_bytes(b"")
+        plain = cli("--sandbox", "list")
+        assert plain.code == 2 and "empty" in plain.err
+        listed = cli("--sandbox", "list", "--discover", "--region", "us-east-1", "-o", "json")
+        assert listed.code == 0, listed.err
+        assert "warning" in listed.err and "empty" in listed.err
+        assert "found" in [d["name"] for d in json.loads(listed.out)]
+    finally:
+        assert run_cli("--sandbox", "destroy", "found", "--yes", env=other).code == 0
