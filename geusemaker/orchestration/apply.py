@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
-from geusemaker.errors import UserError
+from geusemaker.errors import StateError, UserError
 from geusemaker.models.plan import Plan
 from geusemaker.orchestration.deployer import (
     LaunchAttempt,
@@ -83,7 +84,7 @@ class Orchestrator:
             raise capacity_exhausted(attempts, quota_only)
         except BaseException as error:
             detail = "interrupted" if isinstance(error, KeyboardInterrupt) else str(getattr(error, "message", error))
-            self.store.set_status(name, "failed", detail)
+            self._set_status_quietly(name, "failed", detail)
             if keep_on_failure:
                 self.on_progress("keep", "keeping every created resource (--keep-on-failure); destroy it later")
             else:
@@ -96,7 +97,7 @@ class Orchestrator:
             report = self.rollback(name)
         except Exception as rollback_error:  # e.g. the endpoint died: the deploy's own failure still comes first
             why = str(getattr(rollback_error, "message", rollback_error))
-            self.store.set_status(name, "failed", f"rollback did not finish: {why}; run destroy")
+            self._set_status_quietly(name, "failed", f"rollback did not finish: {why}; run destroy")
             _add_note(error, f"the rollback did not finish: {why}", f"Run `geusemaker destroy {name}` to finish it.")
             return
         if report.failed:
@@ -105,6 +106,11 @@ class Orchestrator:
                 f"the rollback left {len(report.failed)} resources",
                 f"Run `geusemaker destroy {name}` to delete them.",
             )
+
+    def _set_status_quietly(self, name: str, status: str, detail: str) -> None:
+        """Record a status on the failure path, where an unwritable state must not hide the original error."""
+        with contextlib.suppress(StateError):
+            self.store.set_status(name, status, detail)
 
     def rollback(self, name: str) -> DestroyReport:
         """Delete everything this deployment recorded or tagged; forget it when nothing is left."""
