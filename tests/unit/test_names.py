@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from geusemaker.errors import UsageError
@@ -43,3 +45,16 @@ def test_a_path_from_a_name_stays_in_its_folder(leaf: str, tmp_path: Path) -> No
     with pytest.raises(UsageError, match="cannot be used as a file name"):
         inside(tmp_path, leaf)
     assert inside(tmp_path, "ok.lock") == tmp_path / "ok.lock"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(min_size=0, max_size=50))
+def test_any_name_given_to_destroy_is_answered_with_exit_2_and_no_crash(cli, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Without local state, every name is refused (not a name, or not deployed) before AWS is asked."""
+    result = cli("destroy", name, "--yes")
+    assert result.code == 2, (name, result.text)
+    assert "bug" not in result.text and "Traceback" not in result.text
+    if name_problem(name) is None:
+        assert "no deployment named" in result.err
+    elif not name.startswith("-"):  # a leading '-' reads as an option, which click refuses itself
+        assert "not a deployment name" in result.err, (name, result.err)
