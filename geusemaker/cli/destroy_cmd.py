@@ -83,7 +83,11 @@ def _refuse_another_endpoint(name: str, record: DeploymentRecord | None, target:
     """A deployment made through one endpoint is never destroyed through another (everything would look gone)."""
     from geusemaker.errors import UsageError
 
-    if record is None or target.sandbox or "endpoint" not in record.facts:
+    if record is None or "endpoint" not in record.facts:  # no record, or one from before endpoints were kept
+        return
+    if target.sandbox:
+        if not record.facts.get("sandbox_id"):
+            raise UsageError(f"{name!r} was not deployed in the local sandbox", hint=f"geusemaker destroy {name}")
         return
     recorded = record.facts["endpoint"]
     if recorded != target.endpoint_url:

@@ -33,7 +33,7 @@ def test_a_stopped_sandbox_takes_its_deployments_with_it(tmp_path: Path) -> None
         run_cli("sandbox", "stop")
 
 
-def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through(cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through(cli, shared_sandbox: str) -> None:  # type: ignore[no-untyped-def]
     from geusemaker.cli.session import open_store
 
     store = open_store()
@@ -42,6 +42,8 @@ def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through
     result = cli("destroy", "far", "--yes")
     assert result.code == 2, result.text
     assert "http://127.0.0.1:9" in result.err and "--endpoint-url" in result.err
+    in_sandbox = cli("--sandbox", "destroy", "far", "--yes")
+    assert in_sandbox.code == 2 and "was not deployed in the local sandbox" in in_sandbox.err
     record = store.get("far")
     assert record is not None and record.status == "running" and len(store.resources("far")) == 1
 
