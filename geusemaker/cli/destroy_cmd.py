@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from geusemaker.cli.session import checked_name
-
-if TYPE_CHECKING:
-    from geusemaker.services.aws import AwsTarget
-    from geusemaker.state.store import DeploymentRecord
+from geusemaker.cli.session import checked_name, same_target
 
 
 def destroy(
@@ -55,7 +51,8 @@ def destroy(
     all_regions = state.region in (None, "all")
     region = record.region if record else (None if all_regions else state.region)
     clients = state.aws(region)
-    _refuse_another_endpoint(name, record, clients.target)
+    if record is not None:
+        same_target(record, clients.target)
     regions: list[str] = []
     if discover:
         regions = load_catalog().regions() if all_regions else [state.region]
@@ -77,23 +74,3 @@ def destroy(
         message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
         return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")
-
-
-def _refuse_another_endpoint(name: str, record: DeploymentRecord | None, target: AwsTarget) -> None:
-    """A deployment made through one endpoint is never destroyed through another (everything would look gone)."""
-    from geusemaker.errors import UsageError
-
-    if record is None or "endpoint" not in record.facts:  # no record, or one from before endpoints were kept
-        return
-    if target.sandbox:
-        if not record.facts.get("sandbox_id"):
-            raise UsageError(f"{name!r} was not deployed in the local sandbox", hint=f"geusemaker destroy {name}")
-        return
-    recorded = record.facts["endpoint"]
-    if recorded != target.endpoint_url:
-        hint = f"geusemaker --endpoint-url {recorded} destroy {name}" if recorded else "Unset AWS_ENDPOINT_URL."
-        raise UsageError(
-            f"{name!r} was deployed through {recorded or 'AWS itself'}, but this command talks to "
-            f"{target.endpoint_url or 'AWS itself'}",
-            hint=hint,
-        )

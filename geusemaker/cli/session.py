@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from geusemaker.services.aws import AwsTarget
     from geusemaker.state.store import DeploymentRecord, StateStore
 
 
@@ -39,6 +40,30 @@ def forget_vanished(store: StateStore, record: DeploymentRecord) -> bool:
         "so it is forgotten."
     )
     return True
+
+
+def same_target(record: DeploymentRecord, target: AwsTarget) -> None:
+    """Refuse to act on a deployment through another endpoint than it was made through (all would look gone)."""
+    from geusemaker.errors import UsageError
+
+    name = record.name
+    if "endpoint" not in record.facts:  # recorded before endpoints were kept
+        return
+    if target.sandbox:
+        if not record.facts.get("sandbox_id"):
+            raise UsageError(
+                f"{name!r} was not deployed in the local sandbox", hint="Run the command without --sandbox."
+            )
+        return
+    if record.facts.get("sandbox_id"):
+        raise UsageError(f"{name!r} was deployed in the local sandbox", hint="Run the command with --sandbox.")
+    recorded = record.facts["endpoint"]
+    if recorded != target.endpoint_url:
+        raise UsageError(
+            f"{name!r} was deployed through {recorded or 'AWS itself'}, but this command talks to "
+            f"{target.endpoint_url or 'AWS itself'}",
+            hint=f"Pass --endpoint-url {recorded}." if recorded else "Unset AWS_ENDPOINT_URL and --endpoint-url.",
+        )
 
 
 def open_store() -> StateStore:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from geusemaker.cli.render import OutputFormat
-from geusemaker.cli.session import checked_name
+from geusemaker.cli.session import checked_name, same_target
 
 if TYPE_CHECKING:
     from geusemaker.state.store import DeploymentRecord
@@ -109,13 +109,23 @@ def _uptime(seconds: int | None) -> str:
 
 def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     """Ask EC2 what became of the instance; record terminated / interrupted / stopped."""
+    from rich.markup import escape
+
+    from geusemaker.cli.render import message
+    from geusemaker.errors import UsageError
     from geusemaker.services.compute import ComputeService
 
     instance_id = record.facts.get("instance_id")
     if not instance_id or record.status not in {"running", "degraded", "stopped", "interrupted", "terminated"}:
         return
     region = record.facts.get("region", record.region)
-    instance = ComputeService(state.aws(region), region).describe_instance(instance_id)
+    clients = state.aws(region)
+    try:
+        same_target(record, clients.target)
+    except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
+        message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
+        return
+    instance = ComputeService(clients, region).describe_instance(instance_id)
     ec2_state = (instance or {}).get("State", {}).get("Name", "terminated")
     reason = (instance or {}).get("StateReason", {}).get("Code", "")
     if ec2_state in {"terminated", "shutting-down"}:

@@ -42,6 +42,10 @@ def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through
     result = cli("destroy", "far", "--yes")
     assert result.code == 2, result.text
     assert "http://127.0.0.1:9" in result.err and "--endpoint-url" in result.err
+    store.update_facts("far", instance_id="i-0123456789abcdef0", region="us-east-1")
+    refreshed = cli("--sandbox", "status", "far", "--refresh", "-o", "json")
+    assert refreshed.code == 0 and "not refreshed" in refreshed.err
+    assert json.loads(refreshed.out)[0]["status"] == "running", "another endpoint's answer is not believed"
     in_sandbox = cli("--sandbox", "destroy", "far", "--yes")
     assert in_sandbox.code == 2 and "was not deployed in the local sandbox" in in_sandbox.err
     record = store.get("far")
