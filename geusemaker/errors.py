@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from geusemaker.redact import redact
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -21,10 +23,11 @@ class UserError(Exception):
     exit_code = EXIT_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None, details: list[str] | None = None) -> None:
+        message = redact(message)  # AWS answers may quote an access key id: never show or log one
         super().__init__(message)
         self.message = message
-        self.hint = hint
-        self.details = details or []
+        self.hint = redact(hint) if hint else hint
+        self.details = [redact(detail) for detail in details or []]
 
 
 class UsageError(UserError):
@@ -127,6 +130,16 @@ class QuotaError(PreconditionError):
 
 class BudgetError(PreconditionError):
     """The cheapest feasible placement costs more than `max_hourly_usd`."""
+
+
+class StateError(UserError):
+    """The local state file is damaged, unreadable or from a newer version (exit 2); never reset silently."""
+
+    exit_code = EXIT_USAGE
+
+
+class DeploymentExistsError(UsageError):
+    """A deployment of that name is already recorded (exit 2)."""
 
 
 class LockedError(UserError):

@@ -114,7 +114,9 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except Exception as bug:
         log.exception("unexpected error")
-        sys.stderr.write(f"error: unexpected {type(bug).__name__}: {bug}\nThis is a bug in GeuseMaker; ")
+        from geusemaker.redact import redact
+
+        sys.stderr.write(f"error: unexpected {type(bug).__name__}: {redact(str(bug))}\nThis is a bug in GeuseMaker; ")
         sys.stderr.write("please report it with the output of --debug.\n")
         _maybe_traceback()
         return EXIT_FAILED
@@ -124,16 +126,17 @@ def run(argv: list[str] | None = None) -> int:
 def _command_log(argv: list[str]) -> logging.Logger:
     """Log what each command did to geusemaker.log in the GeuseMaker home (never stdout)."""
     log = logging.getLogger("geusemaker")
-    if argv and argv[0] not in {"--help", "-h", "--version"} and not log.handlers:
+    has_file = any(isinstance(h, logging.FileHandler) for h in log.handlers)
+    if argv and argv[0] not in {"--help", "-h", "--version"} and not has_file:
+        from geusemaker.errors import UserError
+
         try:
-            from logging.handlers import RotatingFileHandler
-
             from geusemaker import paths
+            from geusemaker.logfile import file_handler
 
-            handler = RotatingFileHandler(paths.log_file(), maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-        except OSError:
+            handler = file_handler(paths.log_file())
+        except (OSError, UserError):  # no usable home: the command itself says so
             return log
-        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
@@ -145,4 +148,6 @@ def _maybe_traceback() -> None:
     if _state.debug or os.environ.get("GEUSEMAKER_DEBUG"):
         import traceback
 
-        traceback.print_exc()
+        from geusemaker.redact import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from geusemaker.cli.session import checked_name
+
 FORWARDABLE = ("ollama", "n8n", "qdrant", "crawl4ai")
 
 
@@ -27,7 +29,7 @@ def port_forward_command(
 
 def connect(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    name: Annotated[str, typer.Argument(help="Deployment name.", callback=checked_name)],
     service: Annotated[str, typer.Option("--service", help=f"One of: {', '.join(FORWARDABLE)}.")] = "n8n",
     local_port: Annotated[
         int | None, typer.Option("--local-port", help="Port on this machine (default: the same).")

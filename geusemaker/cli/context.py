@@ -37,6 +37,7 @@ class AppContext:
                     secret_key=SANDBOX_SECRET_KEY,
                     max_attempts=2,
                     sandbox=True,
+                    sandbox_id=control.sandbox_id(info),
                 )
             )
         endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None

@@ -115,11 +115,13 @@ def _from_wizard(save_config: Path | None) -> DeploymentConfig:
 
 
 def _refuse_existing(name: str) -> None:
-    from geusemaker.cli.session import open_store
+    """Fail early when the name is taken (the state store checks again, atomically, when the deploy starts)."""
+    from geusemaker.cli.session import forget_vanished, open_store
     from geusemaker.errors import UsageError
 
-    existing = open_store().get(name)
-    if existing is not None:
+    store = open_store()
+    existing = store.get(name)
+    if existing is not None and not forget_vanished(store, existing):
         raise UsageError(
             f"deployment {name!r} already exists (status {existing.status})",
             hint=f"See it with `geusemaker status {name}`, or remove it with `geusemaker destroy {name}`.",

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from geusemaker.cli.session import checked_name, same_target
+
 
 def destroy(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    name: Annotated[str, typer.Argument(help="Deployment name.", callback=checked_name)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to type the name.")] = False,
     discover: Annotated[
         bool,
@@ -26,27 +28,34 @@ def destroy(
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.render import message
-    from geusemaker.cli.session import locked, open_store
+    from geusemaker.cli.session import forget_vanished, locked, open_store
     from geusemaker.errors import EXIT_FAILED, UsageError, UserError
     from geusemaker.orchestration.apply import Orchestrator
 
+    state = ctx.obj
     store = open_store()
     record = store.get(name)
     if record is None and not discover:
         raise UsageError(
             f"no deployment named {name!r} in the local state", hint=f"geusemaker destroy {name} --discover"
         )
+    if record is not None and record.facts.get("sandbox_id") and not state.sandbox:
+        raise UsageError(f"{name!r} was deployed in the local sandbox", hint=f"geusemaker --sandbox destroy {name}")
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("not a terminal: pass --yes to destroy without typing the name")
         if typer.prompt(f"Type the name ({name}) to destroy it", err=True) != name:
             raise UsageError("the typed name does not match; nothing was deleted")
-    state = ctx.obj
-    region = record.region if record else state.region
+    if record is not None and forget_vanished(store, record):
+        return
+    all_regions = state.region in (None, "all")
+    region = record.region if record else (None if all_regions else state.region)
     clients = state.aws(region)
+    if record is not None:
+        same_target(record, clients.target)
     regions: list[str] = []
     if discover:
-        regions = [state.region] if state.region else load_catalog().regions()
+        regions = load_catalog().regions() if all_regions else [state.region]
     with locked(name), StepDisplay([], f"Destroying {name}") as display:
         orchestrator = Orchestrator(
             clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5
@@ -60,4 +69,8 @@ def destroy(
         )
         error.exit_code = EXIT_FAILED
         raise error
+    if record is None and not report.deleted:
+        where = "every region" if all_regions else state.region
+        message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
+        return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from geusemaker.cli.render import OutputFormat
+from geusemaker.cli.session import checked_name
 
 if TYPE_CHECKING:
     from geusemaker.health.checks import HealthReport
@@ -33,7 +34,7 @@ def _deployment(ctx: typer.Context, name: str) -> tuple[Any, Any, Any]:
 
 def health(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    name: Annotated[str, typer.Argument(help="Deployment name.", callback=checked_name)],
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
     watch: Annotated[bool, typer.Option("--watch", help="Check again every 30 seconds until Ctrl-C.")] = False,
 ) -> None:
@@ -98,7 +99,7 @@ def _unit(value: float | None, unit: str) -> str:
 
 def logs(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Deployment name.")],
+    name: Annotated[str, typer.Argument(help="Deployment name.", callback=checked_name)],
     service: Annotated[str, typer.Option("--service", help=f"One of: {', '.join(LOG_SOURCES)}.")] = "boot",
     tail: Annotated[int, typer.Option("--tail", min=1, max=5000, help="Lines to show.")] = 100,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from geusemaker.cli.render import OutputFormat
+from geusemaker.cli.session import checked_name, same_target
 
 if TYPE_CHECKING:
     from geusemaker.state.store import DeploymentRecord
@@ -40,7 +41,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
 
 def status(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="One deployment (default: all).")] = None,
+    name: Annotated[str | None, typer.Argument(help="One deployment (default: all).", callback=checked_name)] = None,
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Reconcile with AWS (terminated, interrupted, stopped).")
     ] = False,
@@ -62,7 +63,7 @@ def status(
         for record in records:
             _refresh(ctx.obj, store, record)
         records = [r for r in (store.get(rec.name) for rec in records) if r is not None]
-    documents = [deployment_json(r) for r in records]
+    documents = [_mark_vanished(deployment_json(r), r) for r in records]
     if output is OutputFormat.json:
         print_json(documents)
         return
@@ -75,6 +76,19 @@ def status(
         [_row(d) for d in documents],
         right=["$/h", "SO FAR", "UPTIME"],
     )
+
+
+def _mark_vanished(document: dict[str, Any], record: DeploymentRecord) -> dict[str, Any]:
+    """A deployment whose sandbox has stopped is `vanished`: its resources went with the sandbox."""
+    recorded = record.facts.get("sandbox_id")
+    if not recorded:
+        return document
+    from geusemaker.sandbox import control
+
+    if control.sandbox_id(control.status()) == recorded:
+        return document
+    detail = f"its sandbox has stopped, and its resources with it; `geusemaker --sandbox destroy {record.name}`"
+    return document | {"status": "vanished", "detail": detail + " forgets it"}
 
 
 def _row(d: dict[str, Any]) -> list[Any]:
@@ -95,13 +109,23 @@ def _uptime(seconds: int | None) -> str:
 
 def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     """Ask EC2 what became of the instance; record terminated / interrupted / stopped."""
+    from rich.markup import escape
+
+    from geusemaker.cli.render import message
+    from geusemaker.errors import UsageError
     from geusemaker.services.compute import ComputeService
 
     instance_id = record.facts.get("instance_id")
     if not instance_id or record.status not in {"running", "degraded", "stopped", "interrupted", "terminated"}:
         return
     region = record.facts.get("region", record.region)
-    instance = ComputeService(state.aws(region), region).describe_instance(instance_id)
+    clients = state.aws(region)
+    try:
+        same_target(record, clients.target)
+    except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
+        message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
+        return
+    instance = ComputeService(clients, region).describe_instance(instance_id)
     ec2_state = (instance or {}).get("State", {}).get("Name", "terminated")
     reason = (instance or {}).get("StateReason", {}).get("Code", "")
     if ec2_state in {"terminated", "shutting-down"}:
@@ -126,10 +150,9 @@ def list_deployments(
     Example: geusemaker list --discover --region all
     """
     from geusemaker.cli.render import print_json, table
-    from geusemaker.cli.session import open_store
 
     rows: dict[str, dict[str, Any]] = {}
-    for record in open_store().deployments():
+    for record in _local_records(discover):
         rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
                              "resources": None, "in_state": True}  # fmt: skip
     if discover:
@@ -147,26 +170,34 @@ def list_deployments(
     )
 
 
+def _local_records(discover: bool) -> list[DeploymentRecord]:
+    """The local deployments; with --discover a damaged state is a warning, so that AWS can still be listed."""
+    from rich.markup import escape
+
+    from geusemaker.cli.render import message
+    from geusemaker.cli.session import open_store
+    from geusemaker.errors import StateError
+
+    try:
+        return open_store().deployments()
+    except StateError as error:
+        if not discover:
+            raise
+        message(f"[yellow]warning:[/] {escape(error.message)}; listing what AWS knows only")
+        return []
+
+
 def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
-    """deployment name -> (region, number of tagged resources) from the Resource Groups Tagging API."""
+    """deployment name -> (region, number of live tagged resources), IAM-only leftovers included."""
     from geusemaker.catalog import load_catalog
-    from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_MANAGED
-    from geusemaker.services.aws import translate_errors
+    from geusemaker.services.inventory import InventoryService
 
     regions = load_catalog().regions() if region in (None, "all") else [region]
     clients = state.aws(regions[0])
     found: dict[str, tuple[str, int]] = {}
-    for name in regions:
-        client = clients.client("resourcegroupstaggingapi", name)
-        with translate_errors("tag:GetResources"):
-            pages = client.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": TAG_MANAGED, "Values": ["true"]}]
-            )
-            for page in pages:
-                for mapping in page["ResourceTagMappingList"]:
-                    tags = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
-                    deployment = tags.get(TAG_DEPLOYMENT)
-                    if deployment:
-                        _, count = found.get(deployment, (name, 0))
-                        found[deployment] = (name, count + 1)
+    managed = [m for name in regions for m in InventoryService(clients, name).regional()]
+    managed += InventoryService(clients, regions[0]).identities()
+    for item in managed:
+        where, count = found.get(item.deployment, (item.region, 0))
+        found[item.deployment] = (item.region if where == "global" else where, count + 1)
     return found

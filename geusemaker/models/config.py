@@ -9,13 +9,13 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, gpu_family_problem, normalize_gpu
+from geusemaker.models.names import NAME_PATTERN
 
 ServiceName = Literal["ollama", "n8n", "qdrant", "crawl4ai", "postgres"]
 ALL_SERVICES: tuple[ServiceName, ...] = ("ollama", "n8n", "qdrant", "crawl4ai", "postgres")
 Market = Literal["spot", "spot-or-on-demand", "on-demand"]
 DataStorage = Literal["efs", "ebs", "none"]
 
-NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 REGION_PATTERN = re.compile(r"^(auto|[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2})$")
 OLLAMA_MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za-z0-9._-]+)?$")
 DURATION_PATTERN = re.compile(r"^(-1|0|\d+(\.\d+)?(ms|s|m|h))$")

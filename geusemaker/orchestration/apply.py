@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
-from geusemaker.errors import UserError
+from geusemaker.errors import StateError, UserError
 from geusemaker.models.plan import Plan
 from geusemaker.orchestration.deployer import (
     LaunchAttempt,
@@ -46,11 +47,18 @@ class Orchestrator:
         self.cancelled = threading.Event()
 
     def apply(self, plan: Plan, *, keep_on_failure: bool = False) -> Launched:
-        """Create the stack; on any failure (or Ctrl-C) undo everything recorded unless asked to keep it."""
+        """Create the stack; on any failure (or Ctrl-C) undo everything this run created unless asked to keep it.
+
+        The name is claimed in the state store first (refused when it exists), so a rollback only
+        ever deletes this run's resources: those it recorded and those tagged with its stack id.
+        """
         name = plan.name
-        self.store.upsert_deployment(
-            name, plan.placement.region, "deploying", plan.config.model_dump(mode="json"), plan.as_json()
-        )
+        stack_id = uuid.uuid4().hex
+        target = self.clients.target
+        self.store.create_deployment(
+            name, plan.placement.region, "deploying", plan.config.model_dump(mode="json"), plan.as_json(),
+            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id,
+        )  # fmt: skip
         attempts: list[LaunchAttempt] = []
         quota_only = True
         run_id = uuid.uuid4().hex[:16]
@@ -58,7 +66,7 @@ class Orchestrator:
             for region, placements in regions_in_order(plan):
                 region_deployment = RegionDeployment(
                     self.clients, self.store, plan, region, placements, on_event=self.on_event, sleep=self.sleep,
-                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id,
+                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id, stack_id=stack_id,
                 )  # fmt: skip
                 try:
                     launched = region_deployment.run()
@@ -76,15 +84,36 @@ class Orchestrator:
             raise capacity_exhausted(attempts, quota_only)
         except BaseException as error:
             detail = "interrupted" if isinstance(error, KeyboardInterrupt) else str(getattr(error, "message", error))
-            self.store.set_status(name, "failed", detail)
+            self._set_status_quietly(name, "failed", detail)
             if keep_on_failure:
                 self.on_progress("keep", "keeping every created resource (--keep-on-failure); destroy it later")
             else:
-                self.rollback(name)
+                self._rollback_after(name, error)
             raise
 
+    def _rollback_after(self, name: str, error: BaseException) -> None:
+        """Roll back after `error`; a rollback that fails too is reported on `error`, never instead of it."""
+        try:
+            report = self.rollback(name)
+        except Exception as rollback_error:  # e.g. the endpoint died: the deploy's own failure still comes first
+            why = str(getattr(rollback_error, "message", rollback_error))
+            self._set_status_quietly(name, "failed", f"rollback did not finish: {why}; run destroy")
+            _add_note(error, f"the rollback did not finish: {why}", f"Run `geusemaker destroy {name}` to finish it.")
+            return
+        if report.failed:
+            _add_note(
+                error,
+                f"the rollback left {len(report.failed)} resources",
+                f"Run `geusemaker destroy {name}` to delete them.",
+            )
+
+    def _set_status_quietly(self, name: str, status: str, detail: str) -> None:
+        """Record a status on the failure path, where an unwritable state must not hide the original error."""
+        with contextlib.suppress(StateError):
+            self.store.set_status(name, status, detail)
+
     def rollback(self, name: str) -> DestroyReport:
-        """Delete everything recorded for `name`; forget the deployment when nothing is left."""
+        """Delete everything this deployment recorded or tagged; forget it when nothing is left."""
         self.store.set_status(name, "rolling-back")
         report = self._undo(name)
         if not report.failed:
@@ -94,28 +123,54 @@ class Orchestrator:
         return report
 
     def destroy(self, name: str, regions: Iterable[str] = ()) -> DestroyReport:
-        """Delete the recorded resources and everything tagged with `name` in `regions`; then forget it."""
+        """Delete the recorded resources and everything tagged with `name` in `regions`; then forget it.
+
+        The status changes only once something is actually deleted: a destroy that fails before
+        touching AWS (no credentials, endpoint down) leaves the deployment as it was.
+        """
         deployment = self.store.get(name)
-        if deployment is not None:
-            self.store.set_status(name, "destroying")
+        deleted_any = threading.Event()
+
+        def on_deleted(_: ResourceRecord) -> None:
+            if deployment is not None and not deleted_any.is_set():
+                deleted_any.set()
+                self.store.set_status(name, "destroying")
+
         known = self._regions(name) | set(regions)
-        report = self._undo(name, known)
-        left = discover(self.clients, name, known) if known and not report.failed else []
+        try:
+            report = self._undo(name, known, on_deleted=on_deleted)
+            left = discover(self.clients, name, known, self._stack_id(name)) if known and not report.failed else []
+        except BaseException as error:
+            if deleted_any.is_set():
+                why = "interrupted" if isinstance(error, KeyboardInterrupt) else getattr(error, "message", error)
+                self.store.set_status(name, "destroy-incomplete", f"destroy stopped: {why}")
+            raise
         if deployment is not None:
             if report.failed or left:
                 self.store.set_status(name, "destroy-incomplete", f"{len(report.failed) + len(left)} resources left")
             else:
-                self._forget(name)
+                self.store.forget(name)
         for record in left:
             report.failed.append((record, "still present after deletion"))
         return report
 
-    def _undo(self, name: str, regions: Iterable[str] | None = None) -> DestroyReport:
-        """Delete what is recorded plus whatever carries the deployment's tag (created but not yet recorded)."""
+    def _undo(
+        self,
+        name: str,
+        regions: Iterable[str] | None = None,
+        on_deleted: Callable[[ResourceRecord], None] = lambda _: None,
+    ) -> DestroyReport:
+        """Delete what is recorded plus whatever carries the stack's tags (created but not yet recorded)."""
         records = self.store.resources(name)
         regions = set(regions) if regions is not None else self._regions(name)
-        found = discover(self.clients, name, regions) if regions else []
-        return self._destroyer(name).destroy(_merge(records, found))
+        found = discover(self.clients, name, regions, self._stack_id(name)) if regions else []
+        return self._destroyer(name, on_deleted).destroy(_merge(records, found))
+
+    def _stack_id(self, name: str) -> str | None:
+        """The stack id recorded for `name` (None for a deployment recorded before stack ids, or none)."""
+        deployment = self.store.get(name)
+        stack_id = deployment.facts.get("stack_id") if deployment is not None else None
+        return str(stack_id) if stack_id else None
 
     def _regions(self, name: str) -> set[str]:
         regions = {r.region for r in self.store.resources(name) if r.region != "global"}
@@ -124,16 +179,11 @@ class Orchestrator:
             regions.add(deployment.region)
         return regions
 
-    def _destroyer(self, name: str) -> Destroyer:
+    def _destroyer(self, name: str, on_deleted: Callable[[ResourceRecord], None] = lambda _: None) -> Destroyer:
         return Destroyer(
             self.clients, self.store, name, sleep=self.sleep, on_progress=self.on_progress,
-            waiter_delay_s=self.waiter_delay_s,
+            waiter_delay_s=self.waiter_delay_s, on_deleted=on_deleted,
         )  # fmt: skip
-
-    def _forget(self, name: str) -> None:
-        for record in self.store.resources(name):
-            self.store.mark_deleted(name, record.kind, record.resource_id)
-        self.store.remove(name)
 
     def _record_launch(self, name: str, launched: Launched) -> None:
         facts = asdict(launched)
@@ -150,6 +200,13 @@ def _with_step(failure: StepFailed) -> BaseException:
     return cause
 
 
+def _add_note(error: BaseException, detail: str, hint: str) -> None:
+    """Add what the rollback left to the original error (a `UserError`; others keep their own text)."""
+    if isinstance(error, UserError):
+        error.details = [*error.details, detail]
+        error.hint = f"{error.hint} {hint}" if error.hint else hint
+
+
 def _merge(records: list[ResourceRecord], found: list[ResourceRecord]) -> list[ResourceRecord]:
-    seen = {(r.kind, r.resource_id) for r in records}
-    return records + [r for r in found if (r.kind, r.resource_id) not in seen]
+    seen = {(r.kind, r.resource_id, r.region) for r in records}
+    return records + [r for r in found if (r.kind, r.resource_id, r.region) not in seen]

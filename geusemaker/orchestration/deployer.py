@@ -15,6 +15,7 @@ from geusemaker.models.access import service_ingress
 from geusemaker.models.instance_policies import DEPLOYMENT_POLICY, SSM_AGENT_POLICY, deployment_policy, ssm_agent_policy
 from geusemaker.models.plan import Placement, Plan
 from geusemaker.models.services import generate_secret_values
+from geusemaker.models.tags import stack_tags
 from geusemaker.orchestration.executor import StepEvent, run_steps
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
@@ -83,6 +84,7 @@ class RegionDeployment:
         cancelled: threading.Event | None = None,
         waiter_delay_s: int = 5,
         run_id: str = "",
+        stack_id: str = "",
     ) -> None:
         self.plan = plan
         #: Unique per apply: client tokens make retried calls idempotent without replaying an older deploy.
@@ -102,7 +104,7 @@ class RegionDeployment:
         self.parameters = ParameterService(clients, region)
         self.files = FileSystemService(clients, region, sleep)
         self.compute = ComputeService(clients, region)
-        self.tags = dict(self.config.tags)
+        self.tags = stack_tags(self.config.tags, stack_id or uuid.uuid4().hex)
         self.ids: dict[str, Any] = {"subnets": {}, "mount_targets": {}}
         self._lock = threading.Lock()
         self.launched: Launched | None = None

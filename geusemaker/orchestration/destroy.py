@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from geusemaker.errors import UserError
-from geusemaker.models.tags import TAG_DEPLOYMENT
+from geusemaker.errors import UsageError, UserError
+from geusemaker.models.names import name_problem
+from geusemaker.models.tags import TAG_DEPLOYMENT, owned
 from geusemaker.services.aws import AwsClients, translate_errors
 from geusemaker.services.compute import ComputeService
 from geusemaker.services.iam import IamService
@@ -54,7 +55,9 @@ class Destroyer:
         sleep: Callable[[float], None] = time.sleep,
         on_progress: Callable[[str, str], None] = lambda kind, text: None,
         waiter_delay_s: int = 5,
+        on_deleted: Callable[[ResourceRecord], None] = lambda _: None,
     ) -> None:
+        self.on_deleted = on_deleted
         self.clients = clients
         self.store = store
         self.deployment = deployment
@@ -84,7 +87,8 @@ class Destroyer:
                 if error is None:
                     report.deleted.append(record)
                     if self.store is not None:
-                        self.store.mark_deleted(self.deployment, record.kind, record.resource_id)
+                        self.store.mark_deleted(self.deployment, record.kind, record.resource_id, record.region)
+                    self.on_deleted(record)
                 else:
                     report.failed.append((record, error))
                     blocked.add(CHAINS[kind])
@@ -122,38 +126,47 @@ class Destroyer:
             raise UserError(f"unknown resource kind {kind!r}")
 
 
-def discover(clients: AwsClients, deployment: str, regions: Iterable[str]) -> list[ResourceRecord]:
-    """Every resource tagged with `deployment` in `regions` (direct describes plus the tagging API)."""
-    found: dict[tuple[str, str], ResourceRecord] = {}
+def discover(
+    clients: AwsClients, deployment: str, regions: Iterable[str], stack_id: str | None = None
+) -> list[ResourceRecord]:
+    """Every resource tagged with `deployment` in `regions` (direct describes plus the tagging API).
+
+    With `stack_id`, only the resources of that one stack: another stack (or another install's)
+    of the same name is never found.
+    """
+    problem = name_problem(deployment)
+    if problem:  # a name is a tag value (with wildcards) and an SSM path: only the name rule is safe
+        raise UsageError(problem)
+    found: dict[tuple[str, str, str], ResourceRecord] = {}
 
     def add(kind: str, rid: str, region: str) -> None:
-        found.setdefault((kind, rid), ResourceRecord(kind, rid, region))
+        found.setdefault((kind, rid, region), ResourceRecord(kind, rid, region))
 
     regions = sorted(set(regions))
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
-        per_region = list(pool.map(lambda r: (r, _discover_region(clients, deployment, r)), regions))
+        per_region = list(pool.map(lambda r: (r, _discover_region(clients, deployment, r, stack_id)), regions))
     for region, items in per_region:
         for kind, rid in items:
             add(kind, rid, region)
     iam = IamService(clients)
-    for role in iam.find_roles(deployment):
+    for role in iam.find_roles(deployment, stack_id):
         add("iam-role", role, "global")
-    for profile in iam.find_instance_profiles(deployment):
+    for profile in iam.find_instance_profiles(deployment, stack_id):
         add("instance-profile", profile, "global")
     return list(found.values())
 
 
-def _discover_region(clients: AwsClients, deployment: str, region: str) -> list[tuple[str, str]]:
+def _discover_region(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = []
-    for kind, ids in ComputeService(clients, region).find(deployment).items():
+    for kind, ids in ComputeService(clients, region).find(deployment, stack_id).items():
         items += [(kind, rid) for rid in ids]
-    items += [("file-system", fs) for fs in FileSystemService(clients, region).find(deployment)]
-    items += [("ssm-parameter", name) for name in ParameterService(clients, region).list_names(deployment)]
-    items += _tagging_api(clients, deployment, region)
+    items += [("file-system", fs) for fs in FileSystemService(clients, region).find(deployment, stack_id)]
+    items += [("ssm-parameter", name) for name in ParameterService(clients, region).list_names(deployment, stack_id)]
+    items += _tagging_api(clients, deployment, region, stack_id)
     return items
 
 
-def _tagging_api(clients: AwsClients, deployment: str, region: str) -> list[tuple[str, str]]:
+def _tagging_api(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:
     """Resources the Resource Groups Tagging API knows by our tag, as (kind, id)."""
     client = clients.client("resourcegroupstaggingapi", region)
     items = []
@@ -165,7 +178,7 @@ def _tagging_api(clients: AwsClients, deployment: str, region: str) -> list[tupl
             for page in pages:
                 for mapping in page["ResourceTagMappingList"]:
                     parsed = _parse_arn(mapping["ResourceARN"])
-                    if parsed:
+                    if parsed and owned(mapping.get("Tags"), deployment, stack_id):
                         items.append(parsed)
     except UserError:
         return []

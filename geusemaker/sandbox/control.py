@@ -49,6 +49,13 @@ def status() -> SandboxStatus:
     return info
 
 
+def sandbox_id(info: SandboxStatus) -> str | None:
+    """What identifies one run of the sandbox: a deployment made in it vanishes when that run stops."""
+    if not info.running or not info.endpoint:
+        return None
+    return f"{info.endpoint}@{info.started_at}"
+
+
 def start(quotas: dict[str, float] | None = None) -> SandboxStatus:
     """Start the sandbox unless it runs already; return its status."""
     quotas = quotas or {}
@@ -89,7 +96,7 @@ def _spawn(quotas: dict[str, float]) -> SandboxStatus:
     for code, value in sorted(quotas.items()):
         command += ["--quota", f"{code}={value:g}"]
     log_path = paths.sandbox_log_file()
-    with log_path.open("ab") as log:
+    with paths.open_private(log_path, "ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -136,7 +143,7 @@ def _write_info(info: SandboxStatus) -> None:
 @contextlib.contextmanager
 def _start_lock() -> Iterator[None]:
     lock_path = paths.home() / "sandbox.lock"
-    with lock_path.open("w") as handle:
+    with paths.open_private(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -67,10 +67,12 @@ class AwsTarget:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-    access_key: str | None = None
-    secret_key: str | None = None
+    access_key: str | None = field(default=None, repr=False)  # never in a repr, a message or a log
+    secret_key: str | None = field(default=None, repr=False)
     max_attempts: int = 5
     sandbox: bool = False
+    #: Which sandbox run (its endpoint and start time): a stopped sandbox takes its resources with it.
+    sandbox_id: str | None = None
 
 
 @dataclass

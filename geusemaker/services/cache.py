@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from geusemaker.paths import open_private
+
 DAY_S = 24 * 3600
 
 
@@ -30,7 +32,8 @@ class JsonCache:
         data = self._load()
         data[key] = {"at": self._clock(), "value": value}
         tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
+        with open_private(tmp, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(data))
         tmp.replace(self._path)
 
     def _load(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from geusemaker.errors import AwsError, CapacityError, NotFoundError, PreconditionError
 from geusemaker.models.market import MarketKind
-from geusemaker.models.tags import TAG_DEPLOYMENT, tag_list
+from geusemaker.models.tags import TAG_DEPLOYMENT, owned, tag_list
 from geusemaker.services.aws import CAPACITY_CODES, QUOTA_CODES, AwsClients, ignore_missing, translate_errors
 
 ROOT_DEVICE = "/dev/sda1"  # every image GeuseMaker boots is Ubuntu-based
@@ -178,29 +178,36 @@ class ComputeService:
             "ec2:DeleteLaunchTemplate", lambda: self._ec2.delete_launch_template(LaunchTemplateId=template_id)
         )
 
-    def find(self, deployment: str) -> dict[str, list[str]]:
-        """Resources of `deployment` found by tag with direct describes (for --discover)."""
+    def find(self, deployment: str, stack_id: str | None = None) -> dict[str, list[str]]:
+        """Resources of `deployment` (and `stack_id`, when given) found by tag with direct describes."""
         tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}]
         found: dict[str, list[str]] = {}
+
+        def mine(items: list[dict[str, Any]], key: str) -> list[str]:
+            return [str(item[key]) for item in items if owned(item.get("Tags"), deployment, stack_id)]
+
         with translate_errors("ec2:Describe*"):
             reservations = self._ec2.describe_instances(
                 Filters=[*tag, {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
             )["Reservations"]
-            found["instance"] = [i["InstanceId"] for r in reservations for i in r["Instances"]]
-            found["launch-template"] = [
-                t["LaunchTemplateId"] for t in self._ec2.describe_launch_templates(Filters=tag)["LaunchTemplates"]
+            found["instance"] = mine([i for r in reservations for i in r["Instances"]], "InstanceId")
+            fleets = [
+                fleet
+                for page in self._ec2.get_paginator("describe_fleets").paginate()
+                for fleet in page["Fleets"]
+                if fleet.get("FleetState") not in {"deleted", "deleted_running", "deleted_terminating"}
             ]
-            found["security-group"] = [
-                g["GroupId"] for g in self._ec2.describe_security_groups(Filters=tag)["SecurityGroups"]
-            ]
-            found["route-table"] = [
-                t["RouteTableId"] for t in self._ec2.describe_route_tables(Filters=tag)["RouteTables"]
-            ]
-            found["internet-gateway"] = [
-                g["InternetGatewayId"] for g in self._ec2.describe_internet_gateways(Filters=tag)["InternetGateways"]
-            ]
-            found["subnet"] = [s["SubnetId"] for s in self._ec2.describe_subnets(Filters=tag)["Subnets"]]
-            found["vpc"] = [v["VpcId"] for v in self._ec2.describe_vpcs(Filters=tag)["Vpcs"]]
+            found["fleet"] = mine(fleets, "FleetId")
+            found["launch-template"] = mine(
+                self._ec2.describe_launch_templates(Filters=tag)["LaunchTemplates"], "LaunchTemplateId"
+            )
+            found["security-group"] = mine(self._ec2.describe_security_groups(Filters=tag)["SecurityGroups"], "GroupId")
+            found["route-table"] = mine(self._ec2.describe_route_tables(Filters=tag)["RouteTables"], "RouteTableId")
+            found["internet-gateway"] = mine(
+                self._ec2.describe_internet_gateways(Filters=tag)["InternetGateways"], "InternetGatewayId"
+            )
+            found["subnet"] = mine(self._ec2.describe_subnets(Filters=tag)["Subnets"], "SubnetId")
+            found["vpc"] = mine(self._ec2.describe_vpcs(Filters=tag)["Vpcs"], "VpcId")
         return found
 
 

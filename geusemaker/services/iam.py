@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from geusemaker.errors import NotFoundError
-from geusemaker.models.tags import tag_list
+from geusemaker.models.tags import owned, tag_list
 from geusemaker.services.aws import AwsClients, translate_errors
 
 IAM_PATH = "/geusemaker/"
@@ -86,15 +86,26 @@ class IamService:
         except NotFoundError:
             return
 
-    def find_roles(self, deployment: str) -> list[str]:
-        """Roles under GeuseMaker's path that belong to `deployment` (for --discover)."""
+    def find_roles(self, deployment: str, stack_id: str | None = None) -> list[str]:
+        """Roles under GeuseMaker's path that belong to `deployment` (and `stack_id`, when given)."""
         name = role_name(deployment)
         with translate_errors("iam:ListRoles"):
-            roles = self._iam.list_roles(PathPrefix=IAM_PATH)["Roles"]
-        return [role["RoleName"] for role in roles if role["RoleName"] == name]
+            roles = [r["RoleName"] for r in self._iam.list_roles(PathPrefix=IAM_PATH)["Roles"] if r["RoleName"] == name]
+        if stack_id is None:
+            return roles
+        with translate_errors("iam:ListRoleTags"):
+            return [r for r in roles if owned(self._iam.list_role_tags(RoleName=r)["Tags"], deployment, stack_id)]
 
-    def find_instance_profiles(self, deployment: str) -> list[str]:
+    def find_instance_profiles(self, deployment: str, stack_id: str | None = None) -> list[str]:
         name = role_name(deployment)
         with translate_errors("iam:ListInstanceProfiles"):
             profiles = self._iam.list_instance_profiles(PathPrefix=IAM_PATH)["InstanceProfiles"]
-        return [p["InstanceProfileName"] for p in profiles if p["InstanceProfileName"] == name]
+            profiles = [p["InstanceProfileName"] for p in profiles if p["InstanceProfileName"] == name]
+            if stack_id is None:
+                return profiles
+            return [
+                p
+                for p in profiles
+                if owned(self._iam.get_instance_profile(InstanceProfileName=p)["InstanceProfile"].get("Tags"),
+                         deployment, stack_id)
+            ]  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geusemaker.models.services import parameter_path
-from geusemaker.models.tags import tag_list
+from geusemaker.models.tags import owned, tag_list
 from geusemaker.services.aws import AwsClients, ignore_missing, translate_errors
 
 
@@ -26,15 +26,21 @@ class ParameterService:
             )
         return full
 
-    def list_names(self, deployment: str) -> list[str]:
+    def list_names(self, deployment: str, stack_id: str | None = None) -> list[str]:
+        """The deployment's parameters (only those tagged with `stack_id`, when given)."""
+        prefix = parameter_path(deployment)
         names: list[str] = []
         with translate_errors("ssm:GetParametersByPath"):
-            pages = self._ssm.get_paginator("get_parameters_by_path").paginate(
-                Path=parameter_path(deployment), Recursive=True
-            )
+            pages = self._ssm.get_paginator("get_parameters_by_path").paginate(Path=prefix, Recursive=True)
             for page in pages:
-                names += [p["Name"] for p in page["Parameters"]]
-        return names
+                names += [p["Name"] for p in page["Parameters"] if str(p["Name"]).startswith(prefix)]
+        if stack_id is None:
+            return names
+        return [name for name in names if owned(self._tags(name), deployment, stack_id)]
+
+    def _tags(self, name: str) -> list[dict[str, str]]:
+        with translate_errors("ssm:ListTagsForResource"):
+            return list(self._ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"])
 
     def delete(self, name: str) -> None:
         ignore_missing("ssm:DeleteParameter", lambda: self._ssm.delete_parameter(Name=name))

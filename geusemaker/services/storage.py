@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from geusemaker.errors import AwsError, NotFoundError
-from geusemaker.models.tags import TAG_DEPLOYMENT, tag_list
+from geusemaker.models.tags import owned, tag_list
 from geusemaker.services.aws import AwsClients, ignore_missing, retry_codes, translate_errors
 
 _IN_USE = frozenset({"FileSystemInUse", "DependencyTimeout"})
@@ -78,14 +78,13 @@ class FileSystemService:
         except NotFoundError:
             return
 
-    def find(self, deployment: str) -> list[str]:
-        """File systems tagged with `deployment` (for --discover)."""
+    def find(self, deployment: str, stack_id: str | None = None) -> list[str]:
+        """File systems tagged with `deployment` (and `stack_id`, when given)."""
         found = []
         with translate_errors("efs:DescribeFileSystems"):
             for page in self._efs.get_paginator("describe_file_systems").paginate():
                 for fs in page["FileSystems"]:
-                    tags = {t["Key"]: t["Value"] for t in fs.get("Tags", [])}
-                    if tags.get(TAG_DEPLOYMENT) == deployment:
+                    if owned(fs.get("Tags"), deployment, stack_id):
                         found.append(str(fs["FileSystemId"]))
         return found
 

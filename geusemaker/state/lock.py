@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from geusemaker.errors import LockedError
+from geusemaker.paths import inside
 
 
 @contextmanager
 def deployment_lock(locks_dir: Path, name: str) -> Iterator[None]:
     """Hold the lock of `name`; raise `LockedError` at once when another process holds it."""
+    path = inside(locks_dir, f"{name}.lock")
     locks_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = locks_dir / f"{name}.lock"
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         try:

@@ -7,46 +7,26 @@ that `destroy` cannot find.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-SCHEMA_VERSION = 2
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE deployments (
-        name TEXT PRIMARY KEY,
-        region TEXT NOT NULL,
-        status TEXT NOT NULL,
-        config TEXT NOT NULL,
-        plan TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        detail TEXT
-    );
-    CREATE TABLE resources (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        deployment TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        resource_id TEXT NOT NULL,
-        region TEXT NOT NULL,
-        data TEXT NOT NULL DEFAULT '{}',
-        created_at REAL NOT NULL,
-        deleted_at REAL,
-        UNIQUE (deployment, kind, resource_id)
-    );
-    CREATE INDEX resources_by_deployment ON resources (deployment, deleted_at);
-    """,
-    2: """
-    ALTER TABLE deployments ADD COLUMN facts TEXT NOT NULL DEFAULT '{}';
-    """,
-}
+from geusemaker.errors import DeploymentExistsError, StateError
+from geusemaker.state.schema import MIGRATIONS, SCHEMA_VERSION, create
+
+T = TypeVar("T")
+#: What a damaged or unreadable state file raises (decoding errors: a record edited or cut short).
+_BROKEN = (sqlite3.Error, OSError, json.JSONDecodeError, TypeError, KeyError)
+RECOVERY_HINT = (
+    "Find your deployments in AWS with `geusemaker list --discover --region all`; move the file aside "
+    "(keep it: it may still be readable), then remove what you no longer want with "
+    "`geusemaker destroy NAME --discover`."
+)
 
 
 @dataclass(frozen=True)
@@ -81,21 +61,67 @@ class DeploymentRecord:
 
 
 class StateStore:
-    """Thread-safe access to the state database."""
+    """Thread-safe access to the state database.
+
+    A file that is empty, unreadable, not a database, or written by a newer GeuseMaker is refused
+    with `StateError` (never silently replaced by a fresh one: that would forget running stacks).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        path.chmod(0o600)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self._db = self._guard(self._open)
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            create(self.path)
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            raise StateError(f"the state file {self.path} is empty (0 bytes): it lost every record", hint=RECOVERY_HINT)
+        self.path.chmod(0o600)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"the state file {self.path} was written by a newer GeuseMaker "
+                    f"(schema {version}; this version understands up to {SCHEMA_VERSION})",
+                    hint="Upgrade GeuseMaker (pip install -U geusemaker); the file is left as it is.",
+                )
+            if version == 0 and db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                raise StateError(f"{self.path} is a database, but not a GeuseMaker state file", hint=RECOVERY_HINT)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._db = db
+            self._migrate()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        """Run `action`; turn every kind of broken state file into a `StateError` naming the file."""
+        try:
+            return action()
+        except _BROKEN as exc:
+            raise self._broken(exc) from None
+
+    def _broken(self, exc: BaseException) -> StateError:
+        where = f"the state file {self.path}"
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return StateError(
+                f"{where} is locked by another process ({exc})",
+                hint="Wait for the other geusemaker command to finish, then try again.",
+            )
+        if isinstance(exc, PermissionError):
+            return StateError(
+                f"{where} cannot be read or written: {exc.strerror}",
+                hint=f"Check the owner and mode of {self.path} and its folder (yours, 0600 and 0700).",
+            )
+        if isinstance(exc, sqlite3.DatabaseError | OSError):
+            return StateError(f"{where} cannot be used: {exc}", hint=RECOVERY_HINT)
+        return StateError(f"{where} holds a damaged record ({type(exc).__name__}: {exc})", hint=RECOVERY_HINT)
 
     def close(self) -> None:
         with self._lock:
@@ -104,13 +130,21 @@ class StateStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:  # Ctrl-C included: undo the half-written transaction, then re-raise
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:  # Ctrl-C included: undo the half-written transaction, then re-raise
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except _BROKEN as exc:
+                raise self._broken(exc) from None
+
+    def _read(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            return self._guard(lambda: action(self._db))
 
     def _migrate(self) -> None:
         with self._tx() as db:
@@ -123,10 +157,28 @@ class StateStore:
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return self._read(lambda db: int(db.execute("PRAGMA user_version").fetchone()[0]))
 
     # -- deployments -------------------------------------------------------------------------
+    def create_deployment(
+        self, name: str, region: str, status: str, config: dict[str, Any], plan: dict[str, Any] | None, **facts: Any
+    ) -> None:
+        """Record a new deployment; raise `DeploymentExistsError` when the name is taken (atomic)."""
+        now = time.time()
+        with self._tx() as db:
+            existing = db.execute("SELECT status FROM deployments WHERE name=?", (name,)).fetchone()
+            if existing is not None:
+                raise DeploymentExistsError(
+                    f"deployment {name!r} already exists (status {existing['status']})",
+                    hint=f"See it with `geusemaker status {name}`, or remove it with `geusemaker destroy {name}`.",
+                )
+            db.execute(
+                """INSERT INTO deployments (name, region, status, config, plan, created_at, updated_at, facts)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (name, region, status, json.dumps(config), json.dumps(plan) if plan else None, now, now,
+                 json.dumps(facts)),
+            )  # fmt: skip
+
     def upsert_deployment(
         self, name: str, region: str, status: str, config: dict[str, Any], plan: dict[str, Any] | None
     ) -> None:
@@ -153,20 +205,18 @@ class StateStore:
             row = db.execute("SELECT facts FROM deployments WHERE name=?", (name,)).fetchone()
             if row is None:
                 return
-            merged = {**json.loads(row["facts"]), **facts}
+            merged = {**_object(row["facts"]), **facts}
             db.execute(
                 "UPDATE deployments SET facts=?, updated_at=? WHERE name=?", (json.dumps(merged), time.time(), name)
             )
 
     def get(self, name: str) -> DeploymentRecord | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM deployments WHERE name=?", (name,)).fetchone()
-        return _deployment(row) if row else None
+        row = self._read(lambda db: db.execute("SELECT * FROM deployments WHERE name=?", (name,)).fetchone())
+        return self._guard(lambda: _deployment(row)) if row else None
 
     def deployments(self) -> list[DeploymentRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM deployments ORDER BY name").fetchall()
-        return [_deployment(row) for row in rows]
+        rows = self._read(lambda db: db.execute("SELECT * FROM deployments ORDER BY name").fetchall())
+        return self._guard(lambda: [_deployment(row) for row in rows])
 
     def remove(self, name: str) -> None:
         """Forget a deployment; refused while it has live resources."""
@@ -179,6 +229,12 @@ class StateStore:
             db.execute("DELETE FROM resources WHERE deployment=?", (name,))
             db.execute("DELETE FROM deployments WHERE name=?", (name,))
 
+    def forget(self, name: str) -> None:
+        """Mark every resource of `name` deleted and remove the deployment (its resources are known gone)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM resources WHERE deployment=?", (name,))
+            db.execute("DELETE FROM deployments WHERE name=?", (name,))
+
     # -- resources ---------------------------------------------------------------------------
     def record(self, name: str, kind: str, resource_id: str, region: str, **data: Any) -> None:
         """Record a created resource (idempotent; a re-created id becomes live again)."""
@@ -186,38 +242,50 @@ class StateStore:
             db.execute(
                 """INSERT INTO resources (deployment, kind, resource_id, region, data, created_at)
                    VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(deployment, kind, resource_id) DO UPDATE SET deleted_at=NULL, data=excluded.data""",
+                   ON CONFLICT(deployment, kind, resource_id, region)
+                   DO UPDATE SET deleted_at=NULL, data=excluded.data""",
                 (name, kind, resource_id, region, json.dumps(data), time.time()),
             )
 
-    def mark_deleted(self, name: str, kind: str, resource_id: str) -> None:
+    def mark_deleted(self, name: str, kind: str, resource_id: str, region: str | None = None) -> None:
+        """Mark a resource deleted (in `region` only, when given: the same id may exist in two regions)."""
+        where = "deployment=? AND kind=? AND resource_id=?" + (" AND region=?" if region else "")
         with self._tx() as db:
             db.execute(
-                "UPDATE resources SET deleted_at=? WHERE deployment=? AND kind=? AND resource_id=?",
-                (time.time(), name, kind, resource_id),
+                f"UPDATE resources SET deleted_at=? WHERE {where}",
+                (time.time(), name, kind, resource_id, *([region] if region else [])),
             )
 
     def resources(self, name: str, *, live_only: bool = True) -> list[ResourceRecord]:
         query = "SELECT * FROM resources WHERE deployment=?" + (" AND deleted_at IS NULL" if live_only else "")
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", (name,)).fetchall()
-        return [
-            ResourceRecord(
-                r["kind"], r["resource_id"], r["region"], json.loads(r["data"]), r["created_at"], r["deleted_at"]
-            )
-            for r in rows
-        ]
+        rows = self._read(lambda db: db.execute(query + " ORDER BY id", (name,)).fetchall())
+        return self._guard(
+            lambda: [
+                ResourceRecord(
+                    r["kind"], r["resource_id"], r["region"], _object(r["data"]), r["created_at"], r["deleted_at"]
+                )
+                for r in rows
+            ]
+        )
+
+
+def _object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, found {type(value).__name__}")
+    return value
 
 
 def _deployment(row: sqlite3.Row) -> DeploymentRecord:
+    plan = _object(row["plan"]) if row["plan"] else None
     return DeploymentRecord(
         name=row["name"],
         region=row["region"],
         status=row["status"],
-        config=json.loads(row["config"]),
-        plan=json.loads(row["plan"]) if row["plan"] else None,
+        config=_object(row["config"]),
+        plan=plan,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         detail=row["detail"],
-        facts=json.loads(row["facts"]),
+        facts=_object(row["facts"]),
     )
