@@ -99,6 +99,11 @@ def test_two_same_name_deploys_started_together_leave_exactly_one_stack(
     assert count_resources(shared_sandbox) == before
 
 
+def _files_outside_sqlite_journals(root: Path) -> list[str]:
+    """Every path below `root`, less SQLite's -wal/-shm files, which come and go with connections."""
+    return sorted(str(p) for p in root.rglob("*") if not p.name.endswith(("-wal", "-shm")))
+
+
 HOSTILE_NAMES = ["*", "def-?", "", "../../../x", "a/b", "DEF-ONE", " def-one", "def-one*", "-", "x" * 41, "def-one\n"]
 
 
@@ -109,14 +114,14 @@ def test_destroy_refuses_every_name_outside_the_rule_and_touches_nothing(
         assert cli("--sandbox", "deploy", "-c", _config(tmp_path, name, "storage:\n  data: none\n"), "--yes").code == 0
     try:
         before = count_resources(shared_sandbox)
-        outside = sorted(str(p) for p in tmp_path.rglob("*"))
+        outside = _files_outside_sqlite_journals(tmp_path)
         for name in HOSTILE_NAMES:
             for command in (["destroy", name, "--discover", "--yes"], ["destroy", name, "--yes"], ["status", name]):
                 result = cli("--sandbox", *command)
                 assert result.code == 2, (name, command, result.text)
                 assert "not a deployment name" in result.err and "bug" not in result.text, (name, result.err)
             assert count_resources(shared_sandbox) == before, f"destroy {name!r} deleted something"
-        assert sorted(str(p) for p in tmp_path.rglob("*")) == outside, "no file was created or moved"
+        assert _files_outside_sqlite_journals(tmp_path) == outside, "no file was created or moved"
         assert tagged_resources(shared_sandbox, "def-one") and tagged_resources(shared_sandbox, "def-two")
     finally:
         for name in ("def-one", "def-two"):
