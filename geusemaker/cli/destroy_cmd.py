@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from geusemaker.cli.context import RegionOpt
+
 
 def destroy(
     ctx: typer.Context,
@@ -18,6 +20,7 @@ def destroy(
             "--discover", help="Also find resources by tag where no local state knows them (--region or all)."
         ),
     ] = False,
+    region: RegionOpt = None,
 ) -> None:
     """Delete a deployment's resources in reverse dependency order; a re-run finishes a partial destroy.
 
@@ -42,11 +45,11 @@ def destroy(
         if typer.prompt(f"Type the name ({name}) to destroy it", err=True) != name:
             raise UsageError("the typed name does not match; nothing was deleted")
     state = ctx.obj
-    region = record.region if record else state.region
-    clients = state.aws(region)
+    one_region = state.region if state.region not in (None, "all", "auto") else None
+    clients = state.aws(record.region if record else one_region)
     regions: list[str] = []
     if discover:
-        regions = [state.region] if state.region else load_catalog().regions()
+        regions = [one_region] if one_region else load_catalog().regions()
     with locked(name), StepDisplay([], f"Destroying {name}") as display:
         orchestrator = Orchestrator(
             clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5

@@ -100,6 +100,15 @@ class Gatherer:
                 {name: _outcome(future) for name, future in extra.items()},
             )
 
+    def extend(
+        self, facts: Facts, regions: Sequence[str], instance_types: Sequence[str], markets: Sequence[MarketKind]
+    ) -> None:
+        """Gather `regions` too and add them to `facts`."""
+        more = self.gather(regions, instance_types, markets)
+        facts.regions.update(more.regions)
+        for itype, scores in more.scores.items():
+            facts.scores.setdefault(itype, {}).update(scores)
+
     def _region_facts(self, region: str, instance_types: Sequence[str], futures: dict[str, Any]) -> RegionFacts:
         try:
             zone_names: dict[str, str] = futures["zones"].result()

@@ -120,6 +120,19 @@ class AwsClients:
             return str(self.client("sts").get_caller_identity()["Account"])
 
 
+def profile_region(profile: str | None) -> str | None:
+    """The region set in the AWS config for `profile` (default profile when None); None when unset."""
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    session = botocore.session.Session(profile=profile)
+    try:
+        region = session.get_scoped_config().get("region")
+    except ProfileNotFound:  # reported where credentials are needed
+        return None
+    return str(region) if region else None
+
+
 def _new_session(target: AwsTarget) -> boto3.Session:
     import boto3
     from botocore.exceptions import ProfileNotFound

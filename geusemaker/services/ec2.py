@@ -97,6 +97,16 @@ class Ec2Service:
             )["AvailabilityZones"]
         return {zone["ZoneId"]: zone["ZoneName"] for zone in zones}
 
+    def opt_in_status(self) -> dict[str, str] | None:
+        """region -> OptInStatus (opt-in-not-required, opted-in, not-opted-in); None when unreadable."""
+        client = self._clients.client("ec2", self._clients.default_region)
+        try:
+            with translate_errors("ec2:DescribeRegions"):
+                regions = client.describe_regions(AllRegions=True)["Regions"]
+        except AwsError:
+            return None
+        return {r["RegionName"]: str(r.get("OptInStatus", "opt-in-not-required")) for r in regions}
+
     def _did_you_mean(self, instance_type: str) -> str:
         known = list(self._catalog.specs)
         close = difflib.get_close_matches(instance_type, known, n=3, cutoff=0.75)

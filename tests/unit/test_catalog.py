@@ -179,7 +179,9 @@ def test_gpus_table_has_a_row_per_type(cli) -> None:
     ("args", "fragment"),
     [
         (["--gpu", "b300"], "--gpu: unknown GPU"),
-        (["--region", "mars-1"], "--region: no GPU prices"),
+        (["--region", "mars-1"], "--region: 'mars-1' is not an AWS region"),
+        (["--region", "us-east-١"], "is not an AWS region"),
+        (["--region", "eu-central-2"], "--region: the price snapshot has no GPU instance types in eu-central-2"),
         (["--count", "0"], "--count"),
     ],
 )

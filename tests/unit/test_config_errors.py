@@ -106,7 +106,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "subnet-with-auto-region",
-        "name: s\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n  subnet_id: subnet-0123456789abcdef0\n",
+        "name: s\nregion: auto\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n  subnet_id: subnet-0123456789abcdef0\n",
         ["region", "auto"],
     ),
     ("reserved-tag", "name: s\ntags:\n  'aws:owner': me\n", ["tags", "reserved prefix"]),

@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 def test_defaults_of_the_smallest_config() -> None:
     config = parse_config("name: s\n")
-    assert config.region == "auto"
+    assert config.region is None, "no region: --region, AWS_REGION, AWS_DEFAULT_REGION or the profile decide"
     assert config.tier == "gpu"
     assert config.gpu == "T4"
     assert config.compute.gpu_count == 1

@@ -142,19 +142,20 @@ def test_chosen_is_always_the_cheapest_feasible(case: tuple[Facts, float | None]
         q = c.quota_check
         quota_ok = q is None or q.value is None or q.used + q.needed <= q.value
         total = c.total_hourly_usd
-        return quota_ok and (budget is None or total is None or total <= budget)
+        # Under a cap, an unknown price is never allowed (compute.allow_unknown_price is off).
+        return quota_ok and (budget is None or (total is not None and total <= budget))
 
     brute = [c for c in candidates if feasible(c)]
     if not brute:
         assert chosen is None
         return
     assert chosen is not None and feasible(chosen)
-    priced = [c.total_hourly_usd for c in brute if c.total_hourly_usd is not None]
+    priced = [c.risk_adjusted_hourly_usd for c in brute if c.risk_adjusted_hourly_usd is not None]
     if priced:
-        assert chosen.total_hourly_usd is not None
-        assert math.isclose(chosen.total_hourly_usd, min(priced), abs_tol=1e-6)
+        assert chosen.risk_adjusted_hourly_usd is not None
+        assert math.isclose(chosen.risk_adjusted_hourly_usd, min(priced), abs_tol=1e-6)
     else:
-        assert chosen.total_hourly_usd is None
+        assert chosen.total_hourly_usd is None and budget is None
 
 
 def test_quota_check_status() -> None:
