@@ -34,6 +34,20 @@ def check_region_option(ctx: typer.Context, value: str | None) -> str | None:
     return value
 
 
+def check_discovery_region(value: str | None) -> str | None:
+    """A `--region` for discovery: a region name, all, or None (every enabled region); exit 2 otherwise."""
+    from geusemaker.errors import UsageError
+    from geusemaker.models.regions import normalize_region, region_problem
+
+    if value is None or value == "auto":
+        return None
+    value = normalize_region(value)
+    problem = None if value == "all" else region_problem(value, allow_auto=False)
+    if problem:
+        raise UsageError(f"--region: {problem}")
+    return value
+
+
 RegionOpt = Annotated[
     str | None,
     typer.Option(

@@ -32,6 +32,7 @@ def destroy(
     from geusemaker.cli.session import locked, open_store
     from geusemaker.errors import EXIT_FAILED, UsageError, UserError
     from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.planning.regions import discovery_regions
 
     store = open_store()
     record = store.get(name)
@@ -47,9 +48,7 @@ def destroy(
     state = ctx.obj
     one_region = state.region if state.region not in (None, "all", "auto") else None
     clients = state.aws(record.region if record else one_region)
-    regions: list[str] = []
-    if discover:
-        regions = [one_region] if one_region else load_catalog().regions()
+    regions = discovery_regions(clients, load_catalog(), one_region) if discover else []
     with locked(name), StepDisplay([], f"Destroying {name}") as display:
         orchestrator = Orchestrator(
             clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5

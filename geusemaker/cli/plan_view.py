@@ -36,7 +36,7 @@ def show_candidates(plan: Plan) -> None:
     fallback_rank = {id(p): n for n, p in enumerate(plan.fallbacks, 1)}
     for candidate in plan.candidates[:MAX_CANDIDATE_ROWS]:
         if candidate == plan.placement:
-            verdict = "CHOSEN"
+            verdict = "CHOSEN" if plan.extra.get("feasible", True) else "BLOCKED: quota"
         elif id(candidate) in fallback_rank:
             verdict = f"fallback {fallback_rank[id(candidate)]}"
         elif candidate.problems:

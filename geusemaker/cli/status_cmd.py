@@ -150,11 +150,14 @@ def list_deployments(
 def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     """deployment name -> (region, number of tagged resources) from the Resource Groups Tagging API."""
     from geusemaker.catalog import load_catalog
+    from geusemaker.cli.context import check_discovery_region
     from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_MANAGED
+    from geusemaker.planning.regions import discovery_regions
     from geusemaker.services.aws import translate_errors
 
-    regions = load_catalog().regions() if region in (None, "all") else [region]
-    clients = state.aws(regions[0])
+    region = check_discovery_region(region or state.region)
+    clients = state.aws(None if region in (None, "all") else region)
+    regions = discovery_regions(clients, load_catalog(), region)
     found: dict[str, tuple[str, int]] = {}
     for name in regions:
         client = clients.client("resourcegroupstaggingapi", name)

@@ -9,6 +9,7 @@ from geusemaker.catalog import Catalog
 from geusemaker.errors import PreconditionError
 from geusemaker.models.market import MarketKind
 from geusemaker.models.regions import OPT_IN_REGIONS, enable_region_command
+from geusemaker.services.aws import AwsClients
 from geusemaker.services.ec2 import Ec2Service
 
 #: `region: auto` asks AWS about this many regions first (the snapshot's cheapest), then only about
@@ -78,3 +79,11 @@ def can_still_win(bound: float, leader_instance_usd: float | None) -> bool:
     if leader_instance_usd is None:
         return True
     return bound * (1 - LIVE_PRICE_MARGIN) < leader_instance_usd
+
+
+def discovery_regions(clients: AwsClients, catalog: Catalog, region: str | None) -> list[str]:
+    """The regions `--discover` searches: `region`, or for all (or none given) every enabled snapshot region."""
+    if region not in (None, "all", "auto"):
+        return [region]
+    usable, _ = enabled_regions(Ec2Service(clients, catalog), catalog.regions(), searching=True)
+    return usable

@@ -34,7 +34,6 @@ def nothing_feasible(
     if not candidates:
         where = config.region if config.region != "auto" else f"any of {len(regions)} regions"
         return CapacityError(f"no availability zone in {where} offers the requested instance types", details=errors)
-    cheapest = min(candidates, key=rank_key)
     if all(c.quota == "fail" for c in candidates):
         first, *others = quota_shortfalls(candidates)
         error = QuotaError(first)
@@ -44,22 +43,36 @@ def nothing_feasible(
         error.details = [f"also short: {code} in {', '.join(names)}" for code, names in short_in.items()]
         return error
     if all(any(p.startswith("budget:") for p in c.problems) for c in candidates):
-        cap = f"max_hourly_usd (${config.compute.max_hourly_usd:g}/h)"
-        if all(c.total_hourly_usd is None for c in candidates):
-            return BudgetError(
-                f"no price is known for any candidate, so none can be checked against {cap}",
-                details=[f"{c.instance_type} {c.market} in {c.availability_zone}" for c in candidates[:8]],
-                hint="Set compute.allow_unknown_price: true to allow an unpriced placement, or remove the cap.",
-            )
-        return BudgetError(
-            f"the cheapest placement costs more than {cap}",
-            details=[
-                f"{cheapest.instance_type} {cheapest.market} in {cheapest.availability_zone}: {cheapest.problems[0]}"
-            ],
-            hint="Raise compute.max_hourly_usd, allow spot, or pick a smaller GPU.",
-        )
+        return _over_budget(config, candidates)
     details = [f"{c.instance_type} {c.market} {c.availability_zone}: {'; '.join(c.problems)}" for c in candidates[:8]]
     return PreconditionError("no feasible placement", details=details + errors)
+
+
+def _over_budget(config: DeploymentConfig, candidates: list[Placement]) -> BudgetError:
+    """Every candidate is over max_hourly_usd or has no known price to compare with it."""
+    cap = f"max_hourly_usd (${config.compute.max_hourly_usd:g}/h)"
+    priced = [c for c in candidates if c.total_hourly_usd is not None]
+    unpriced = sorted({c.instance_type for c in candidates if c.total_hourly_usd is None})
+    unknown = (
+        [f"no known price for {', '.join(unpriced)}; compute.allow_unknown_price: true would allow them"]
+        if unpriced
+        else []
+    )
+    if not priced:
+        return BudgetError(
+            f"no price is known for any candidate, so none can be checked against {cap}",
+            details=unknown,
+            hint="Set compute.allow_unknown_price: true to allow an unpriced placement, or remove the cap.",
+        )
+    cheapest = min(priced, key=rank_key)
+    return BudgetError(
+        f"the cheapest placement costs more than {cap}",
+        details=[
+            f"{cheapest.instance_type} {cheapest.market} in {cheapest.availability_zone}: {cheapest.problems[0]}",
+            *unknown,
+        ],
+        hint="Raise compute.max_hourly_usd, allow spot, or pick a smaller GPU.",
+    )
 
 
 def checks(

@@ -9,7 +9,6 @@ import boto3
 import pytest
 
 from geusemaker.catalog import load_catalog
-from geusemaker.models.regions import OPT_IN_REGIONS
 from geusemaker.models.ami import (
     CANONICAL_OWNER,
     DLAMI_OWNER,
@@ -17,6 +16,7 @@ from geusemaker.models.ami import (
     dlami_parameter,
     ubuntu_parameter,
 )
+from geusemaker.models.regions import OPT_IN_REGIONS
 from geusemaker.sandbox.seed import EC2_VCPU_QUOTAS
 from tests.conftest import run_cli
 
