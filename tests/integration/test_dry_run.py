@@ -86,7 +86,6 @@ def test_dry_run_table(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str
 
 def test_region_auto_picks_the_cheapest_region(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str) -> None:
     from geusemaker.catalog import load_catalog
-
     from geusemaker.models.regions import OPT_IN_REGIONS
 
     config = _write(
