@@ -7,6 +7,7 @@ Imports moto: never import this module from the product's normal code paths.
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache, wraps
 from typing import Any
 
@@ -49,6 +50,7 @@ def install() -> None:
     _patch_spot_placement_scores()
     _patch_seed_images_and_parameters()
     _patch_opt_in_regions()
+    _patch_launch_template_source_version()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
@@ -216,3 +218,32 @@ def _patch_opt_in_regions() -> None:
 
     RegionsAndZonesBackend.describe_regions = describe_regions  # type: ignore[method-assign]
     EC2Response.call_action = call_action  # type: ignore[method-assign]
+
+
+_SOURCE_VERSION = threading.local()
+
+
+def _patch_launch_template_source_version() -> None:
+    """CreateLaunchTemplateVersion with SourceVersion starts from that version's data, as AWS does
+    (moto keeps only the new fields, so the new version loses its ImageId)."""
+    from moto.ec2.models.launch_templates import LaunchTemplate
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    original_response = LaunchTemplates.create_launch_template_version
+    original_create = LaunchTemplate.create_version
+
+    def create_launch_template_version(self: Any) -> Any:
+        _SOURCE_VERSION.value = self._get_param("SourceVersion")
+        try:
+            return original_response(self)
+        finally:
+            _SOURCE_VERSION.value = None
+
+    def create_version(self: Any, data: dict[str, Any], description: str) -> Any:
+        source = getattr(_SOURCE_VERSION, "value", None)
+        if source is not None:
+            data = {**self.get_version(source).data, **data}
+        return original_create(self, data, description)
+
+    LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
+    LaunchTemplate.create_version = create_version  # type: ignore[method-assign]
