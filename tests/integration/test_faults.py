@@ -197,7 +197,8 @@ def test_a_spot_quota_error_at_launch_falls_through_to_on_demand(
     faults.respond[("ec2.CreateFleet", 1)] = (200, {}, spot_quota)
     before = count_resources(shared_sandbox)
     name = f"spotq-{code[:4].lower()}"
-    result = cli("--sandbox", "deploy", "-c", _config(tmp_path, name, "storage:\n  data: none\n"), "--yes", "-o", "json")
+    config = _config(tmp_path, name, "storage:\n  data: none\n")
+    result = cli("--sandbox", "deploy", "-c", config, "--yes", "-o", "json")
     assert result.code == 0, result.err
     launched = json.loads(result.out)
     assert launched["market"] == "on-demand"
