@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, gpu_family_problem, normalize_gpu
+from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, UNSUPPORTED_GPUS, gpu_family_problem, normalize_gpu
 from geusemaker.models.regions import AUTO, normalize_region, region_problem
 
 ServiceName = Literal["ollama", "n8n", "qdrant", "crawl4ai", "postgres"]
@@ -41,7 +41,7 @@ class ComputeConfig(_Strict):
     """What to run on: a GPU model and count, or an explicit instance type, and how to buy it."""
 
     gpu: str | None = Field(
-        default=None, description="GPU alias: t4, a10g, l4, l40s, v100, a100, a100-80gb, h100, h200"
+        default=None, description="GPU alias: t4, a10g, l4, l40s, a100, a100-80gb, h100, h200, b200, b300, rtx-pro-4500"
     )
     gpu_count: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs wanted (1-8)")
     instance_type: str | None = Field(default=None, description="explicit EC2 instance type, instead of gpu")
@@ -258,6 +258,11 @@ class DeploymentConfig(_Strict):
                 problem = gpu_family_problem(compute.instance_type)
                 if problem:
                     raise RuleViolation("compute.instance_type", problem)
+            if compute.gpu in UNSUPPORTED_GPUS:
+                raise RuleViolation(
+                    "compute.gpu",
+                    f"{compute.gpu} is not supported: {UNSUPPORTED_GPUS[compute.gpu]}; choose another GPU",
+                )
         elif compute.gpu is not None:
             raise RuleViolation("compute.gpu", "gpu is set but tier is cpu; remove gpu or set tier: gpu")
         if "n8n" in self.services and "postgres" not in self.services:

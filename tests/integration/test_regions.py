@@ -188,3 +188,18 @@ def test_unknown_price_is_not_chosen_under_a_budget(cli, custom: Path, tmp_path:
     allowed = cli("--sandbox", "deploy", "-c", _write(tmp_path, H200 + "  allow_unknown_price: true\n"), "--dry-run")
     assert allowed.code == 0, allowed.err
     assert "p5e.48xlarge" in allowed.out and "price unknown" in allowed.out
+
+
+# -- catalog: current NVIDIA families plan with "price unknown", never "no GPU" ----------------
+
+
+@pytest.mark.parametrize("itype", ["p6-b300.48xlarge", "p6-b200.48xlarge"])
+def test_a_current_family_without_a_snapshot_price_plans_with_price_unknown(  # type: ignore[no-untyped-def]
+    cli, custom: Path, tmp_path: Path, itype: str
+) -> None:
+    text = f"name: big\nregion: us-east-1\ncompute:\n  instance_type: {itype}\n  market: on-demand\n"
+    config = _write(tmp_path, text)
+    result = cli("--sandbox", "deploy", "-c", config, "--dry-run")
+    assert result.code == 0, result.err
+    assert "price unknown" in result.out and "8 x" in result.out
+    assert "no NVIDIA GPU" not in result.text and "no GPU" not in result.text
