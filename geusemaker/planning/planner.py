@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from geusemaker.catalog import Catalog
 from geusemaker.errors import QuotaError, UsageError
+from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import MarketKind, QuotaCheck
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
-from geusemaker.models.regions import AUTO
+from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
@@ -22,6 +24,7 @@ from geusemaker.planning.regions import (
     FIRST_WAVE,
     by_snapshot,
     can_still_win,
+    disabled_regions,
     enabled_regions,
     not_enabled_note,
     snapshot_bounds,
@@ -80,19 +83,36 @@ class Planner:
         specs = self._instance_specs(config, probe_region)
         types = [s.instance_type for s in specs]
         markets = MARKETS[config.compute.market]
-        usable, disabled = enabled_regions(self.ec2, self._regions(region, specs), searching=searching)
-        bounds = snapshot_bounds(self.catalog, types, usable, markets)
-        order = by_snapshot(bounds)
+        regions = self._regions(region, specs)
         gatherer = Gatherer(self.ec2, self.pricing, self.spot, self.capacity, self.max_workers)
-        likely = order[0]
-        architecture = specs[0].architecture
+        prefetch: dict[str, Callable[[], Any]] = {}
+        if searching:
+            # Opt-in regions wait for DescribeRegions (asked alongside the first wave); the rest are enabled.
+            bounds = snapshot_bounds(self.catalog, types, regions, markets)
+            first = [r for r in by_snapshot(bounds) if r not in OPT_IN_REGIONS][:FIRST_WAVE]
+            if any(r in OPT_IN_REGIONS for r in regions):
+                prefetch["opt_in"] = self.ec2.opt_in_status
+        else:
+            first, _ = enabled_regions(self.ec2, regions, searching=False)
+            bounds = snapshot_bounds(self.catalog, types, first, markets)
+        for likely in first:  # the image of each region of the first wave, where the choice usually falls
+            prefetch[f"ami:{likely}"] = partial(self.ami.resolve, likely, specs[0].architecture, config.tier)  # type: ignore[arg-type]
         facts = gatherer.gather(
-            order[:FIRST_WAVE] if searching else order,
+            first,
             types,
             markets,
             live_specs_region=None if config.instance_type else probe_region,
-            prefetch={"ami": lambda: self.ami.resolve(likely, architecture, config.tier)},  # type: ignore[arg-type]
+            prefetch=prefetch,
+            with_quotas=True,
         )
+        status = facts.prefetched.get("opt_in")
+        disabled = (
+            disabled_regions(None if isinstance(status, Exception) else status, regions, searching=True)
+            if searching
+            else []
+        )
+        bounds = {r: bound for r, bound in bounds.items() if r not in disabled}
+        usable = sorted(bounds)
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = self._search(config, specs, facts, markets, gatherer, bounds)
         notes = [not_enabled_note(disabled)] if disabled else []
@@ -110,9 +130,9 @@ class Planner:
                 blocked = min(candidates, key=rank_key)
                 shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
                 extra |= {"feasible": False, "quota_increases": shortfalls}
-                error.plan = self._build(config, blocked, [], candidates, specs, facts, likely, notes, extra)
+                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra)
             raise error
-        return self._build(config, chosen, fallbacks, candidates, specs, facts, likely, notes, extra)
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra)
 
     def _build(
         self,
@@ -122,13 +142,12 @@ class Planner:
         candidates: list[Placement],
         specs: Sequence[InstanceSpec],
         facts: Facts,
-        likely: str,
         notes: list[str],
         extra: dict[str, Any],
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
-        prefetched = facts.prefetched.get("ami")
-        if chosen.region == likely and not isinstance(prefetched, Exception) and prefetched is not None:
+        prefetched = facts.prefetched.get(f"ami:{chosen.region}")
+        if isinstance(prefetched, ResolvedAmi) and prefetched.architecture == spec.architecture:
             ami = prefetched
         else:
             ami = self.ami.resolve(chosen.region, spec.architecture, config.tier)  # type: ignore[arg-type]
@@ -175,17 +194,6 @@ class Planner:
                 # Unchecked regions only keep candidates that are out anyway (e.g. over budget), for the report.
                 return [c for c in candidates if c.region in facts.quota_checked or c.problems]
             gatherer.extend(facts, more, types, markets)
-
-    def _likely_region(self, specs: Sequence[InstanceSpec], regions: Sequence[str]) -> str:
-        """The region the snapshot says is cheapest: its image is looked up while the rest is gathered."""
-        if len(regions) == 1:
-            return regions[0]
-        best = min(
-            ((price.cheapest_spot_usd_hour or price.on_demand_usd_hour or float("inf"), region)
-             for spec in specs for region in regions if (price := self.catalog.price(spec.instance_type, region))),
-            default=(0.0, regions[0]),
-        )  # fmt: skip
-        return best[1]
 
     def _instance_specs(self, config: DeploymentConfig, probe_region: str) -> list[InstanceSpec]:
         """Candidate types (catalog specs; live facts are merged in after gathering)."""

@@ -16,20 +16,25 @@ from geusemaker.services.ec2 import Ec2Service
 #: regions whose snapshot price could still beat the best placement found.
 FIRST_WAVE = 3
 #: How far below its snapshot price a region's live price is assumed to be able to fall.
-LIVE_PRICE_MARGIN = 0.3
+LIVE_PRICE_MARGIN = 0.2
 
 
 def enabled_regions(ec2: Ec2Service, regions: Sequence[str], *, searching: bool) -> tuple[list[str], list[str]]:
-    """(usable regions, opt-in regions the account has not enabled).
+    """(usable regions, opt-in regions the account has not enabled); DescribeRegions is asked only
+    when an opt-in region is among `regions`."""
+    if not any(r in OPT_IN_REGIONS for r in regions):
+        return list(regions), []
+    disabled = disabled_regions(ec2.opt_in_status(), regions, searching=searching)
+    return [r for r in regions if r not in disabled], disabled
 
-    DescribeRegions is asked only when an opt-in region is among `regions`. A region named explicitly
-    that is not enabled is an error; a search skips it. When the status cannot be read, a search skips
-    every opt-in region and a named region is tried as it is.
+
+def disabled_regions(status: dict[str, str] | None, regions: Sequence[str], *, searching: bool) -> list[str]:
+    """The opt-in regions of `regions` that DescribeRegions' `status` says are not enabled.
+
+    A region named explicitly that is not enabled is an error; a search skips it. When the status
+    could not be read (None), a search skips every opt-in region and a named region is tried as it is.
     """
     opt_in = [r for r in regions if r in OPT_IN_REGIONS]
-    if not opt_in:
-        return list(regions), []
-    status = ec2.opt_in_status()
     if status is None:
         disabled = opt_in if searching else []
     else:
@@ -40,7 +45,7 @@ def enabled_regions(ec2: Ec2Service, regions: Sequence[str], *, searching: bool)
             f"region {region} is an opt-in region that this AWS account has not enabled",
             hint=f"Enable it (takes a few minutes): {enable_region_command(region)}; or choose another region.",
         )
-    return [r for r in regions if r not in disabled], disabled
+    return disabled
 
 
 def not_enabled_note(disabled: Sequence[str]) -> str:
