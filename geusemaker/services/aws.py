@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from geusemaker import __version__
-from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoundError, PreconditionError
+from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoundError, PreconditionError, UsageError
+from geusemaker.models.regions import region_problem
 
 if TYPE_CHECKING:
     import boto3
@@ -98,6 +99,12 @@ class AwsClients:
         from botocore.config import Config
 
         region = region or self.default_region
+        problem = region_problem(region, allow_auto=False)
+        if problem:  # botocore would refuse it with a bare InvalidRegionError
+            raise UsageError(
+                f"AWS region: {problem}",
+                hint="Check --region, the config's region, AWS_REGION, AWS_DEFAULT_REGION and the profile's region.",
+            )
         key = (service, region)
         session = self.session
         with self._lock:

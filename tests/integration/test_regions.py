@@ -203,3 +203,18 @@ def test_a_current_family_without_a_snapshot_price_plans_with_price_unknown(  # 
     assert result.code == 0, result.err
     assert "price unknown" in result.out and "8 x" in result.out
     assert "no NVIDIA GPU" not in result.text and "no GPU" not in result.text
+
+
+@pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_junk_region_in_the_environment_is_a_clear_usage_error(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "eu-west-\u0661")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing"))
+    planned = cli("cost", "-c", _write(tmp_path, T4))
+    assert planned.code == 2 and variable in planned.err and "is not an AWS region" in planned.err
+    _no_bug(planned.text)
+    if variable == "AWS_DEFAULT_REGION":  # what boto3 itself reads, e.g. for discovery
+        discovered = cli("list", "--discover")
+        assert discovered.code == 2 and "is not an AWS region" in discovered.err
+        _no_bug(discovered.text)
