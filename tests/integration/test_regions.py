@@ -218,3 +218,19 @@ def test_junk_region_in_the_environment_is_a_clear_usage_error(  # type: ignore[
         discovered = cli("list", "--discover")
         assert discovered.code == 2 and "is not an AWS region" in discovered.err
         _no_bug(discovered.text)
+
+
+def test_region_words_after_the_subcommand(cli, shared_sandbox: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = _write(tmp_path, T4)
+    everywhere = cli("--sandbox", "cost", "-c", config, "--region", "all")
+    assert everywhere.code == 2 and "only applies to discovery" in everywhere.err
+    searched = cli("--sandbox", "deploy", "-c", config, "--dry-run", "--region", "auto", "-o", "json")
+    assert searched.code == 0, searched.err
+    assert len(json.loads(searched.out)["regions_considered"]) > 1
+
+
+@pytest.mark.parametrize(("region", "fragment"), [("mars-1", "is not an AWS region"), ("us-east-1", "every account")])
+def test_sandbox_enable_region_takes_only_opt_in_regions(region: str, fragment: str) -> None:
+    result = run_cli("sandbox", "start", "--enable-region", region)
+    assert result.code == 2 and fragment in result.err
+    assert json.loads(run_cli("sandbox", "status", "-o", "json").out)["running"] is False
