@@ -26,8 +26,10 @@ from geusemaker.planning.regions import (
     can_still_win,
     disabled_regions,
     enabled_regions,
+    first_wave,
     not_enabled_note,
     snapshot_bounds,
+    snapshot_drift,
 )
 from geusemaker.planning.steps import plan_steps
 from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
@@ -89,13 +91,13 @@ class Planner:
         if searching:
             # Opt-in regions wait for DescribeRegions (asked alongside the first wave); the rest are enabled.
             bounds = snapshot_bounds(self.catalog, types, regions, markets)
-            first = [r for r in by_snapshot(bounds) if r not in OPT_IN_REGIONS][:FIRST_WAVE]
+            first = first_wave(bounds, skip=OPT_IN_REGIONS)
             if any(r in OPT_IN_REGIONS for r in regions):
                 prefetch["opt_in"] = self.ec2.opt_in_status
         else:
             first, _ = enabled_regions(self.ec2, regions, searching=False)
             bounds = snapshot_bounds(self.catalog, types, first, markets)
-        for likely in first:  # the image of each region of the first wave, where the choice usually falls
+        for likely in first[:FIRST_WAVE]:  # the images of the cheapest regions, where the choice usually falls
             prefetch[f"ami:{likely}"] = partial(self.ami.resolve, likely, specs[0].architecture, config.tier)  # type: ignore[arg-type]
         facts = gatherer.gather(
             first,
@@ -189,7 +191,9 @@ class Planner:
             leader_usd = None
             if leader is not None and leader.risk_adjusted_hourly_usd is not None:
                 leader_usd = leader.risk_adjusted_hourly_usd - leader.extras_hourly_usd
-            more = [r for r in by_snapshot(bounds) if r not in facts.regions and can_still_win(bounds[r], leader_usd)]
+            drift = snapshot_drift(self.catalog, facts)
+            more = [r for r in by_snapshot(bounds)
+                    if r not in facts.regions and can_still_win(bounds[r], leader_usd, drift)]  # fmt: skip
             if not more:
                 # Unchecked regions only keep candidates that are out anyway (e.g. over budget), for the report.
                 return [c for c in candidates if c.region in facts.quota_checked or c.problems]

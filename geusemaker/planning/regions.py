@@ -9,14 +9,19 @@ from geusemaker.catalog import Catalog
 from geusemaker.errors import PreconditionError
 from geusemaker.models.market import MarketKind
 from geusemaker.models.regions import OPT_IN_REGIONS, enable_region_command
+from geusemaker.planning.gather import Facts
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.ec2 import Ec2Service
 
-#: `region: auto` asks AWS about this many regions first (the snapshot's cheapest), then only about
-#: regions whose snapshot price could still beat the best placement found.
+#: `region: auto` first asks AWS about the snapshot's cheapest regions: at least FIRST_WAVE, and every
+#: region within FIRST_WAVE_SPREAD of the cheapest (up to FIRST_WAVE_MAX); then only about regions whose
+#: snapshot price could still beat the best placement found.
 FIRST_WAVE = 3
-#: How far below its snapshot price a region's live price is assumed to be able to fall.
-LIVE_PRICE_MARGIN = 0.2
+FIRST_WAVE_SPREAD = 0.15
+FIRST_WAVE_MAX = 8
+#: How far below its snapshot price a region's live price may fall beyond what the regions asked so far
+#: show (live prices drift from the snapshot together, not region by region).
+LIVE_PRICE_MARGIN = 0.1
 
 
 def enabled_regions(ec2: Ec2Service, regions: Sequence[str], *, searching: bool) -> tuple[list[str], list[str]]:
@@ -74,16 +79,42 @@ def snapshot_bounds(
     return bounds
 
 
+def first_wave(bounds: dict[str, float], skip: Sequence[str] = ()) -> list[str]:
+    """The regions asked first: the cheapest by the snapshot, and those close to it (see FIRST_WAVE_SPREAD)."""
+    ordered = [r for r in by_snapshot(bounds) if r not in skip]
+    if not ordered:
+        return []
+    close = [r for r in ordered if bounds[r] <= bounds[ordered[0]] * (1 + FIRST_WAVE_SPREAD)]
+    return ordered[: max(FIRST_WAVE, min(len(close), FIRST_WAVE_MAX))]
+
+
 def by_snapshot(bounds: dict[str, float]) -> list[str]:
     """Regions, the snapshot's cheapest first (unknown last, then by name)."""
     return sorted(bounds, key=lambda region: (bounds[region], region))
 
 
-def can_still_win(bound: float, leader_instance_usd: float | None) -> bool:
-    """Whether a region whose snapshot price is `bound` could beat the best instance price found so far."""
+def can_still_win(bound: float, leader_instance_usd: float | None, drift: float = 1.0) -> bool:
+    """Whether a region whose snapshot price is `bound` could beat the best instance price found so far,
+    when live prices are `drift` times the snapshot's (as observed in the regions already asked)."""
     if leader_instance_usd is None:
         return True
-    return bound * (1 - LIVE_PRICE_MARGIN) < leader_instance_usd
+    return bound * min(drift, 1.0) * (1 - LIVE_PRICE_MARGIN) < leader_instance_usd
+
+
+def snapshot_drift(catalog: Catalog, facts: Facts) -> float:
+    """The lowest ratio of a live price to its snapshot price among the regions asked (1.0 without live prices)."""
+    ratios = []
+    for region, region_facts in facts.regions.items():
+        for itype, price in region_facts.on_demand.items():
+            snapshot = catalog.price(itype, region)
+            if price.source == "pricing-api" and price.usd and snapshot and snapshot.on_demand_usd_hour:
+                ratios.append(price.usd / snapshot.on_demand_usd_hour)
+        for (itype, zone_id), price in region_facts.spot.items():
+            snapshot = catalog.price(itype, region)
+            snap = snapshot.spot_usd_hour_by_zone_id.get(zone_id) if snapshot else None
+            if price.source == "spot-history" and price.usd and snap:
+                ratios.append(price.usd / snap)
+    return min(ratios, default=1.0)
 
 
 def discovery_regions(clients: AwsClients, catalog: Catalog, region: str | None) -> list[str]:

@@ -19,7 +19,7 @@ def test_search_asks_fewer_regions_and_finds_the_same_placement(gpu: str, monkey
         planner = Planner.create(clients, load_catalog())
         searched = planner.plan(config)
         monkeypatch.setattr(region_search, "FIRST_WAVE", 100)
-        monkeypatch.setattr("geusemaker.planning.planner.FIRST_WAVE", 100)
+        monkeypatch.setattr(region_search, "FIRST_WAVE_MAX", 100)
         everything = Planner.create(clients, load_catalog()).plan(config)
     asked, skipped = searched.extra["regions_considered"], searched.extra["regions_skipped_by_snapshot_price"]
     assert skipped and len(asked) < len(everything.extra["regions_considered"])
