@@ -25,7 +25,14 @@ RULES = """
 
 - `compute.gpu` and `compute.instance_type` exclude each other; `gpu_count` goes with `gpu`.
 - Tier `gpu` needs `ollama` in `services` and, with `instance_type`, a supported NVIDIA family
-  (g4dn, g5, g6, g6e, gr6, p3, p3dn, p4d, p4de, p5, p5e, p5en). Tier `cpu` takes no `gpu`.
+  (g4dn, g5, g6, g6e, gr6, g7, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300): the families the
+  open-driver Deep Learning AMI supports. V100 (p3, p3dn) needs the proprietary driver and is
+  refused, as are fractional GPUs (g6f, gr6f) and g7e. Tier `cpu` takes no `gpu`.
+- `region`: a region code (checked against AWS's regions, with a did-you-mean) or `auto`. Without it
+  the region comes from `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's region;
+  only `auto` searches every enabled region.
+- `compute.max_hourly_usd`: a placement whose price is unknown is never chosen under a cap unless
+  `compute.allow_unknown_price: true`.
 - With neither `gpu` nor `instance_type`, tier `gpu` uses one T4 and tier `cpu` an m7i.xlarge.
 - `n8n` needs `postgres` (its database).
 - `storage.ebs_gb` only with `storage.data: ebs`.

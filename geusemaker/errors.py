@@ -116,10 +116,11 @@ class QuotaShortfall:
 
 
 class QuotaError(PreconditionError):
-    """A vCPU quota is too small for the instance type."""
+    """A vCPU quota is too small for the instance type; `plan` is what would run once it is raised."""
 
     def __init__(self, shortfall: QuotaShortfall) -> None:
         self.shortfall = shortfall
+        self.plan: object | None = None
         s = shortfall
         super().__init__(
             f"vCPU quota {s.code} ({s.name}) in {s.region} is {s.value:g}, {s.used:g} in use; "

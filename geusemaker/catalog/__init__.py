@@ -69,6 +69,8 @@ class Catalog:
                 for price in (self.price(spec.instance_type, r) for r in self.regions_for(spec.instance_type))
                 if price is not None and (region in (None, "all") or price.region == region)
             ]
+            if not per_region and region in (None, "all") and not self.regions_for(spec.instance_type):
+                per_region = [GpuOffer(spec, "-", None, None)]  # known hardware, no price in the snapshot
             if spot:
                 per_region = [offer for offer in per_region if offer.spot_usd_hour is not None]
             if region is None and per_region:

@@ -21,7 +21,7 @@ from geusemaker.cli import (
     sandbox_cmd,
     status_cmd,
 )
-from geusemaker.cli.context import AppContext
+from geusemaker.cli.context import AppContext, RegionOpt
 
 app = typer.Typer(
     name="geusemaker",
@@ -58,7 +58,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     profile: Annotated[str | None, typer.Option(help="AWS profile to use.", envvar="AWS_PROFILE")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region (overrides the config's region).")] = None,
+    region: RegionOpt = None,
     endpoint_url: Annotated[
         str | None, typer.Option(help="Send AWS calls to this endpoint (also AWS_ENDPOINT_URL).")
     ] = None,
@@ -75,7 +75,8 @@ def root(
 
     Example: geusemaker --sandbox gpus --gpu a10g
     """
-    _state.profile, _state.region, _state.endpoint_url = profile, region, endpoint_url
+    _state.profile, _state.endpoint_url = profile, endpoint_url
+    _state.region = region
     _state.sandbox, _state.debug = sandbox, debug
     ctx.obj = _state
 

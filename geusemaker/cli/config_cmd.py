@@ -63,7 +63,8 @@ def validate(
     else:
         compute = str(config.instance_type)
     message(f"[green]valid[/]: {file}")
-    message(f"  name {config.name}, region {config.region}, tier {config.tier}, compute {compute}")
+    region = config.region or "unset (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
+    message(f"  name {config.name}, region {region}, tier {config.tier}, compute {compute}")
     message(f"  market {config.compute.market}, services {', '.join(config.services)}, data {config.storage.data}")
 
 

@@ -3,11 +3,59 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 if TYPE_CHECKING:
     from geusemaker.services.aws import AwsClients
+
+#: `--region` values that name no single region: search (auto) or every region (all, for discovery).
+REGION_WORDS = ("auto", "all")
+#: Where the sandbox plans when nothing names a region (it is a local account with every region).
+SANDBOX_DEFAULT_REGION = "us-east-1"
+
+
+def check_region_option(ctx: typer.Context, value: str | None) -> str | None:
+    """Validate `--region` (a region, auto or all) and make it the command's region wherever it is given."""
+    from geusemaker.models.regions import normalize_region, region_problem
+
+    if value is None:
+        return None
+    value = normalize_region(value)
+    problem = None if value == "all" else region_problem(value)
+    if problem:
+        raise typer.BadParameter(problem)
+    state = ctx.find_object(AppContext)
+    if state is not None:
+        state.region = value
+    return value
+
+
+def check_discovery_region(value: str | None) -> str | None:
+    """A `--region` for discovery: a region name, all, or None (every enabled region); exit 2 otherwise."""
+    from geusemaker.errors import UsageError
+    from geusemaker.models.regions import normalize_region, region_problem
+
+    if value is None or value == "auto":
+        return None
+    value = normalize_region(value)
+    problem = None if value == "all" else region_problem(value, allow_auto=False)
+    if problem:
+        raise UsageError(f"--region: {problem}")
+    return value
+
+
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="AWS region (overrides the config's region); auto searches every enabled region.",
+        callback=check_region_option,
+    ),
+]
 
 
 @dataclass
@@ -24,14 +72,14 @@ class AppContext:
         """Clients for real AWS, a custom endpoint, or the sandbox (started when needed)."""
         from geusemaker.services.aws import AwsClients, AwsTarget
 
-        region = region or self.region
+        region = region or (self.region if self.region not in REGION_WORDS else None)
         if self.sandbox:
             from geusemaker.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, control
 
             info = control.start()
             return AwsClients(
                 AwsTarget(
-                    region=region or "us-east-1",
+                    region=region or SANDBOX_DEFAULT_REGION,
                     endpoint_url=info.endpoint,
                     access_key=SANDBOX_ACCESS_KEY,
                     secret_key=SANDBOX_SECRET_KEY,
@@ -42,3 +90,41 @@ class AppContext:
             )
         endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         return AwsClients(AwsTarget(profile=self.profile, region=region, endpoint_url=endpoint))
+
+    def stack_region(self, configured: str | None) -> str:
+        """The region a stack plans in, in the AWS CLI's order: --region, the config, AWS_REGION,
+        AWS_DEFAULT_REGION, the profile's region; `auto` (search) only when one of them says so."""
+        from geusemaker.errors import UsageError
+        from geusemaker.models.regions import normalize_region, region_problem
+
+        if self.region == "all":
+            raise UsageError(
+                "--region all only applies to discovery (list/destroy --discover)",
+                hint="Name one region, or use --region auto to search every enabled region.",
+            )
+        for source, given in self._region_sources(configured):
+            if not given:
+                continue
+            value = normalize_region(given)
+            problem = region_problem(value)
+            if problem:
+                raise UsageError(f"{source}: {problem}")
+            return value
+        if self.sandbox:
+            return SANDBOX_DEFAULT_REGION
+        raise UsageError(
+            "no AWS region: the config names none, and neither --region, AWS_REGION, AWS_DEFAULT_REGION "
+            "nor the profile sets one",
+            hint="Set region: us-east-1 (or region: auto to search every enabled region) in the config, "
+            "or pass --region.",
+        )
+
+    def _region_sources(self, configured: str | None) -> Iterator[tuple[str, str | None]]:
+        from geusemaker.services.aws import profile_region
+
+        yield "--region", self.region
+        yield "region (config)", configured
+        yield "AWS_REGION", os.environ.get("AWS_REGION")
+        yield "AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")
+        if not self.sandbox:
+            yield f"the region of profile {self.profile or 'default'}", profile_region(self.profile)

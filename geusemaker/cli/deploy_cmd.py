@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from geusemaker.cli.context import RegionOpt
 from geusemaker.cli.render import OutputFormat
 
 if TYPE_CHECKING:
@@ -24,19 +26,36 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Stack configura
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 
 
-def make_plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsClients]:
-    """Plan `config` against AWS (or the sandbox); writes nothing."""
+def make_plan(
+    state: AppContext, config: DeploymentConfig, show_blocked: Callable[[Plan], None] | None = None
+) -> tuple[Plan, AwsClients]:
+    """Plan `config` against AWS (or the sandbox); writes nothing.
+
+    When only vCPU quotas stand in the way, `show_blocked` gets the plan that would run once they are
+    raised, before the quota error (exit 3) propagates.
+    """
+    from geusemaker.errors import QuotaError
+
+    try:
+        return _plan(state, config)
+    except QuotaError as error:
+        if show_blocked is not None and error.plan is not None:
+            show_blocked(error.plan)  # type: ignore[arg-type]
+        raise
+
+
+def _plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsClients]:
     from geusemaker import paths
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.render import err
+    from geusemaker.models.regions import AUTO
     from geusemaker.planning.planner import Planner
 
-    if state.region:
-        config = config.model_copy(update={"region": state.region})
-    region = None if config.region == "auto" else config.region
+    config = config.model_copy(update={"region": state.stack_region(config.region)})
+    region = None if config.region == AUTO else config.region
     clients = state.aws(region)
     planner = Planner.create(clients, load_catalog(), paths.cache_dir())
-    where = "every region" if config.region == "auto" else config.region
+    where = "every enabled region" if config.region == AUTO else config.region
     with err().status(f"Planning {config.name}: checking types, quotas and prices in {where}..."):
         return planner.plan(config, default_region=clients.default_region), clients
 
@@ -58,6 +77,7 @@ def deploy(
         int, typer.Option("--health-timeout", min=1, max=120, help="Minutes to wait for the stack to be healthy.")
     ] = 20,
     output: OutputOpt = OutputFormat.table,
+    region: RegionOpt = None,
 ) -> None:
     """Plan a stack, show its cost, and create it on AWS (a wizard asks when there is no --config).
 
@@ -73,9 +93,13 @@ def deploy(
         _refuse_existing(stack.name)
         if not yes and not sys.stdin.isatty():
             raise UsageError("not a terminal: pass --yes to deploy without confirmation")
-    plan, clients = make_plan(ctx.obj, stack)
-    if dry_run:
+
+    def show(plan: Plan) -> None:
         print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
+
+    plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+    if dry_run:
+        show(plan)
         return
     if output is OutputFormat.json:  # stdout carries exactly one JSON document
         p = plan.placement
@@ -205,19 +229,27 @@ def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
     err().print(Panel(escape("\n".join(lines)), title=title, title_align="left", border_style="green", expand=False))
 
 
-def cost(ctx: typer.Context, config: ConfigOpt, output: OutputOpt = OutputFormat.table) -> None:
+def cost(
+    ctx: typer.Context, config: ConfigOpt, output: OutputOpt = OutputFormat.table, region: RegionOpt = None
+) -> None:
     """Show what a stack costs per hour, day and month at the cheapest feasible placement.
 
     Example: geusemaker cost --config stack.yaml --output json
     """
-    from geusemaker.cli.plan_view import show_cost
+    from geusemaker.cli.plan_view import show_cost, show_quota_increases
     from geusemaker.cli.render import print_json, say
     from geusemaker.config_io import load_config
 
-    plan, _ = make_plan(ctx.obj, load_config(config))
-    if output is OutputFormat.json:
-        print_json({"name": plan.name, "placement": plan.placement.as_json(), "cost": plan.cost.as_json()})
-        return
-    p = plan.placement
-    say(f"{plan.name}: {p.instance_type} ({p.market}) in {p.region}/{p.availability_zone}")
-    show_cost(plan.cost)
+    def show(plan: Plan) -> None:
+        if output is OutputFormat.json:
+            keys = ("feasible", "quota_increases")
+            print_json({"name": plan.name, "placement": plan.placement.as_json(), "cost": plan.cost.as_json(),
+                        **{key: plan.extra[key] for key in keys if key in plan.extra}})  # fmt: skip
+            return
+        p = plan.placement
+        say(f"{plan.name}: {p.instance_type} ({p.market}) in {p.region}/{p.availability_zone}")
+        show_cost(plan.cost)
+        show_quota_increases(plan)
+
+    plan, _ = make_plan(ctx.obj, load_config(config), show_blocked=show)
+    show(plan)

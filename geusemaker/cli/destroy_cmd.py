@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from geusemaker.cli.context import RegionOpt
 from geusemaker.cli.session import checked_name, same_target
 
 
@@ -20,6 +21,7 @@ def destroy(
             "--discover", help="Also find resources by tag where no local state knows them (--region or all)."
         ),
     ] = False,
+    region: RegionOpt = None,
 ) -> None:
     """Delete a deployment's resources in reverse dependency order; a re-run finishes a partial destroy.
 
@@ -31,6 +33,7 @@ def destroy(
     from geusemaker.cli.session import forget_vanished, locked, open_store
     from geusemaker.errors import EXIT_FAILED, UsageError, UserError
     from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.planning.regions import discovery_regions
 
     state = ctx.obj
     store = open_store()
@@ -48,14 +51,11 @@ def destroy(
             raise UsageError("the typed name does not match; nothing was deleted")
     if record is not None and forget_vanished(store, record):
         return
-    all_regions = state.region in (None, "all")
-    region = record.region if record else (None if all_regions else state.region)
-    clients = state.aws(region)
+    one_region = state.region if state.region not in (None, "all", "auto") else None
+    clients = state.aws(record.region if record else one_region)
     if record is not None:
         same_target(record, clients.target)
-    regions: list[str] = []
-    if discover:
-        regions = load_catalog().regions() if all_regions else [state.region]
+    regions = discovery_regions(clients, load_catalog(), one_region) if discover else []
     with locked(name), StepDisplay([], f"Destroying {name}") as display:
         orchestrator = Orchestrator(
             clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5
@@ -70,7 +70,7 @@ def destroy(
         error.exit_code = EXIT_FAILED
         raise error
     if record is None and not report.deleted:
-        where = "every region" if all_regions else state.region
+        where = state.region if one_region else "every region"
         message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
         return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")

@@ -10,13 +10,17 @@ from geusemaker.cli.render import OutputFormat
 
 
 def gpus(
+    ctx: typer.Context,
     gpu: Annotated[
         str | None, typer.Option("--gpu", help="Only this GPU (t4, a10g, l4, l40s, v100, a100, h100, ...).")
     ] = None,
     count: Annotated[int | None, typer.Option("--count", min=1, max=8, help="At least this many GPUs.")] = None,
     region: Annotated[
         str | None,
-        typer.Option("--region", help="Only this region, or 'all' for every region (default: cheapest)."),
+        typer.Option(
+            "--region",
+            help="Only this region, or 'all' for every region (default: the global --region, else the cheapest).",
+        ),
     ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Rank by spot price; hide types without one.")] = False,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")] = OutputFormat.table,
@@ -29,16 +33,24 @@ def gpus(
     from geusemaker.cli.render import message, print_json, table, usd
     from geusemaker.errors import UsageError
     from geusemaker.models.gpu import normalize_gpu
+    from geusemaker.models.regions import normalize_region, region_problem
 
     catalog = load_catalog()
     try:
         gpu_name = normalize_gpu(gpu) if gpu else None
     except ValueError as exc:
         raise UsageError(f"--gpu: {exc}") from None
+    if region is None and ctx.obj is not None and ctx.obj.region not in (None, "auto"):
+        region = ctx.obj.region  # the global --region: never list another region silently
+    if region is not None:
+        region = normalize_region(region)
+        problem = None if region == "all" else region_problem(region, allow_auto=False)
+        if problem:
+            raise UsageError(f"--region: {problem}")
     if region not in (None, "all") and region not in catalog.regions():
         raise UsageError(
-            f"--region: no GPU prices for '{region}' in the catalog",
-            hint=f"Known regions: {', '.join(catalog.regions())}",
+            f"--region: the price snapshot has no GPU instance types in {region}",
+            hint=f"Regions with GPU prices: {', '.join(catalog.regions())}",
         )
     offers = catalog.offers(gpu=gpu_name, min_count=count, region=region, spot=spot)
     if output is OutputFormat.json:

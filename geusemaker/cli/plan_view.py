@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from geusemaker.cli.render import say, table, usd
 from geusemaker.models.plan import CostBreakdown, Plan
 
@@ -10,9 +12,10 @@ STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "dim"
 
 
 def show_plan(plan: Plan) -> None:
-    """The whole dry-run view."""
+    """The whole dry-run view (for a plan blocked by quotas: what would run, and what to raise first)."""
     show_candidates(plan)
     show_cost(plan.cost)
+    show_quota_increases(plan)
     ami = plan.ami
     driver = " (the boot installs the NVIDIA driver)" if ami.needs_driver_install else ""
     say(f"\n[bold]Machine image[/]: {ami.image_id} {ami.name} [dim](via {ami.source})[/]{driver}")
@@ -33,7 +36,7 @@ def show_candidates(plan: Plan) -> None:
     fallback_rank = {id(p): n for n, p in enumerate(plan.fallbacks, 1)}
     for candidate in plan.candidates[:MAX_CANDIDATE_ROWS]:
         if candidate == plan.placement:
-            verdict = "CHOSEN"
+            verdict = "CHOSEN" if plan.extra.get("feasible", True) else "BLOCKED: quota"
         elif id(candidate) in fallback_rank:
             verdict = f"fallback {fallback_rank[id(candidate)]}"
         elif candidate.problems:
@@ -45,22 +48,41 @@ def show_candidates(plan: Plan) -> None:
                 candidate.instance_type,
                 f"{candidate.region}/{candidate.availability_zone}",
                 candidate.market,
-                usd(candidate.instance_hourly_usd),
+                "price unknown" if candidate.instance_hourly_usd is None else usd(candidate.instance_hourly_usd),
                 candidate.quota,
                 candidate.placement_score,
+                candidate.interruption_risk or "-",
                 verdict,
             ]
         )
     table(
         f"Considered {len(plan.candidates)} candidates (best {min(len(plan.candidates), MAX_CANDIDATE_ROWS)} shown)",
-        ["INSTANCE", "REGION/AZ", "MARKET", "$/h", "QUOTA", "SCORE", ""],
+        ["INSTANCE", "REGION/AZ", "MARKET", "$/h", "QUOTA", "SCORE", "RISK", ""],
         rows,
         right=["$/h", "SCORE"],
     )
 
 
+def show_quota_increases(plan: Plan) -> None:
+    """Every vCPU quota to raise before this plan can run, grouped by quota (nothing when none is short)."""
+    increases = plan.extra.get("quota_increases") or []
+    if not increases:
+        return
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for item in increases:
+        by_code.setdefault(item["code"], []).append(item)
+    say("\n[bold]Blocked by vCPU quota[/]: raising one of these quotas lets this plan run")
+    for code, items in by_code.items():
+        first = items[0]
+        regions = ", ".join(item["region"] for item in items)
+        say(f"  {code} ({first['name']}): {first['needed']:g} vCPUs needed, short in {len(items)} "
+            f"region{'s' if len(items) != 1 else ''}: {regions}")  # fmt: skip
+        say(f"    {first['command']}")
+
+
 def show_cost(cost: CostBreakdown) -> None:
-    rows = [[item.name, usd(item.hourly_usd), item.source] for item in cost.items]
+    rows = [[item.name, "price unknown" if item.hourly_usd is None else usd(item.hourly_usd), item.source]
+            for item in cost.items]  # fmt: skip
     rows.append(["total", usd(cost.hourly_usd), ""])
     table("\nCost", ["ITEM", "$/h", "SOURCE"], rows, right=["$/h"])
     if cost.hourly_usd is None:

@@ -26,7 +26,7 @@ def render(
     from geusemaker.userdata.generator import render as render_userdata
 
     stack = load_config(config)
-    region = "us-east-1" if stack.region == "auto" else stack.region
+    region = stack.region if stack.region not in (None, "auto") else "us-east-1"
     userdata = render_userdata(BootContext(stack, region, needs_driver_install=driver_install, spot=spot))
     (out / "parts").mkdir(parents=True, exist_ok=True)
     (out / "user-data").write_bytes(userdata.payload)

@@ -22,15 +22,22 @@ def start(
         list[str] | None,
         typer.Option("--quota", help="Set an EC2 vCPU quota, CODE=VALUE (repeatable), e.g. L-DB2E81BA=0."),
     ] = None,
+    enable_region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--enable-region",
+            help="Enable an opt-in region (repeatable); like a new account, the sandbox has them disabled.",
+        ),
+    ] = None,
     output: OutputOpt = OutputFormat.table,
 ) -> None:
     """Start the sandbox in the background (no-op when it runs).
 
-    Example: geusemaker sandbox start --quota L-DB2E81BA=0
+    Example: geusemaker sandbox start --quota L-DB2E81BA=0 --enable-region af-south-1
     """
     from geusemaker.errors import UsageError
     from geusemaker.sandbox import control
-    from geusemaker.sandbox.server import parse_quota
+    from geusemaker.sandbox.server import parse_quota, parse_region
 
     quotas: dict[str, float] = {}
     for text in quota or []:
@@ -39,7 +46,13 @@ def start(
         except ValueError as exc:
             raise UsageError(f"--quota {exc}") from None
         quotas[code] = value
-    _report(control.start(quotas), output)
+    regions = []
+    for text in enable_region or []:
+        try:
+            regions.append(parse_region(text))
+        except ValueError as exc:
+            raise UsageError(f"--enable-region: {exc}") from None
+    _report(control.start(quotas, regions), output)
 
 
 @app.command("stop")
@@ -74,6 +87,7 @@ def _report(info: object, output: OutputFormat) -> None:
         print_json(info.as_json())
     elif info.running:
         quotas = ", ".join(f"{code}={value:g}" for code, value in sorted(info.quotas.items())) or "defaults (64 vCPUs)"
-        message(f"sandbox running at {info.endpoint} (pid {info.pid}); quotas: {quotas}")
+        enabled = ", ".join(info.enabled_regions) or "none"
+        message(f"sandbox running at {info.endpoint} (pid {info.pid}); quotas: {quotas}; opt-in regions: {enabled}")
     else:
         message("sandbox not running; start it with: geusemaker sandbox start")

@@ -190,10 +190,13 @@ def _local_records(discover: bool) -> list[DeploymentRecord]:
 def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     """deployment name -> (region, number of live tagged resources), IAM-only leftovers included."""
     from geusemaker.catalog import load_catalog
+    from geusemaker.cli.context import check_discovery_region
+    from geusemaker.planning.regions import discovery_regions
     from geusemaker.services.inventory import InventoryService
 
-    regions = load_catalog().regions() if region in (None, "all") else [region]
-    clients = state.aws(regions[0])
+    region = check_discovery_region(region or state.region)
+    clients = state.aws(None if region in (None, "all") else region)
+    regions = discovery_regions(clients, load_catalog(), region)
     found: dict[str, tuple[str, int]] = {}
     managed = [m for name in regions for m in InventoryService(clients, name).regional()]
     managed += InventoryService(clients, regions[0]).identities()

@@ -8,15 +8,15 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, gpu_family_problem, normalize_gpu
+from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, UNSUPPORTED_GPUS, gpu_family_problem, normalize_gpu
 from geusemaker.models.names import NAME_PATTERN
+from geusemaker.models.regions import AUTO, normalize_region, region_problem
 
 ServiceName = Literal["ollama", "n8n", "qdrant", "crawl4ai", "postgres"]
 ALL_SERVICES: tuple[ServiceName, ...] = ("ollama", "n8n", "qdrant", "crawl4ai", "postgres")
 Market = Literal["spot", "spot-or-on-demand", "on-demand"]
 DataStorage = Literal["efs", "ebs", "none"]
 
-REGION_PATTERN = re.compile(r"^(auto|[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2})$")
 OLLAMA_MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za-z0-9._-]+)?$")
 DURATION_PATTERN = re.compile(r"^(-1|0|\d+(\.\d+)?(ms|s|m|h))$")
 DEFAULT_CPU_INSTANCE_TYPE = "m7i.xlarge"
@@ -41,13 +41,17 @@ class ComputeConfig(_Strict):
     """What to run on: a GPU model and count, or an explicit instance type, and how to buy it."""
 
     gpu: str | None = Field(
-        default=None, description="GPU alias: t4, a10g, l4, l40s, v100, a100, a100-80gb, h100, h200"
+        default=None, description="GPU alias: t4, a10g, l4, l40s, a100, a100-80gb, h100, h200, b200, b300, rtx-pro-4500"
     )
     gpu_count: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs wanted (1-8)")
     instance_type: str | None = Field(default=None, description="explicit EC2 instance type, instead of gpu")
     market: Market = Field(default="spot-or-on-demand", description="spot, spot-or-on-demand or on-demand")
     max_hourly_usd: Annotated[float, Field(gt=0, le=1000)] | None = Field(
         default=None, description="refuse placements whose whole stack costs more per hour"
+    )
+    allow_unknown_price: bool = Field(
+        default=False,
+        description="with max_hourly_usd, also allow placements whose price is unknown (never chosen otherwise)",
     )
 
     @field_validator("gpu")
@@ -204,7 +208,11 @@ class DeploymentConfig(_Strict):
     """One GeuseMaker stack."""
 
     name: str = Field(pattern=NAME_PATTERN, description="lowercase letters, digits and '-', 1-40 chars")
-    region: str = Field(default="auto", description="AWS region code, or auto for the cheapest feasible region")
+    region: str | None = Field(
+        default=None,
+        description="AWS region code, or auto to search every enabled region; unset: --region, AWS_REGION, "
+        "AWS_DEFAULT_REGION or the profile's region",
+    )
     tier: Literal["gpu", "cpu"] = Field(default="gpu", description="gpu: Ollama on an NVIDIA GPU; cpu: no GPU")
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -219,10 +227,13 @@ class DeploymentConfig(_Strict):
 
     @field_validator("region")
     @classmethod
-    def _region_code(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not REGION_PATTERN.match(value):
-            raise ValueError(f"'{value}' is not an AWS region code (like us-east-1) or auto")
+    def _region_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = normalize_region(value)
+        problem = region_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("services")
@@ -247,13 +258,18 @@ class DeploymentConfig(_Strict):
                 problem = gpu_family_problem(compute.instance_type)
                 if problem:
                     raise RuleViolation("compute.instance_type", problem)
+            if compute.gpu in UNSUPPORTED_GPUS:
+                raise RuleViolation(
+                    "compute.gpu",
+                    f"{compute.gpu} is not supported: {UNSUPPORTED_GPUS[compute.gpu]}; choose another GPU",
+                )
         elif compute.gpu is not None:
             raise RuleViolation("compute.gpu", "gpu is set but tier is cpu; remove gpu or set tier: gpu")
         if "n8n" in self.services and "postgres" not in self.services:
             raise RuleViolation(
                 "services", "n8n stores its data in PostgreSQL: services must include postgres with n8n"
             )
-        if self.network.subnet_id and self.region == "auto":
+        if self.network.subnet_id and self.region == AUTO:
             raise RuleViolation(
                 "region", "network.subnet_id pins the region: set region to the subnet's region, not auto"
             )

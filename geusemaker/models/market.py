@@ -66,3 +66,29 @@ class Check:
 
     def as_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+SpotRisk = Literal["low", "medium", "high"]
+#: How much a spot placement's price is raised for ranking, by interruption risk (see docs/deploy.md).
+RISK_SURCHARGE: dict[SpotRisk, float] = {"low": 0.0, "medium": 0.10, "high": 0.30}
+#: Spot placement scores (1-10) at or below these are high / medium risk.
+HIGH_RISK_SCORE = 3
+MEDIUM_RISK_SCORE = 6
+#: Spot prices at or above these shares of on-demand are high / medium risk (capacity is scarce).
+HIGH_RISK_PRICE_RATIO = 0.8
+MEDIUM_RISK_PRICE_RATIO = 0.5
+
+
+def spot_risk(score: int | None, spot_usd: float | None, on_demand_usd: float | None) -> SpotRisk:
+    """Interruption risk of a spot placement from its placement score and its price against on-demand.
+
+    The worse of the two signals wins; with neither known the risk is medium.
+    """
+    ratio = spot_usd / on_demand_usd if spot_usd is not None and on_demand_usd else None
+    if (score is not None and score <= HIGH_RISK_SCORE) or (ratio is not None and ratio >= HIGH_RISK_PRICE_RATIO):
+        return "high"
+    if score is None and ratio is None:
+        return "medium"
+    if (score is not None and score <= MEDIUM_RISK_SCORE) or (ratio is not None and ratio >= MEDIUM_RISK_PRICE_RATIO):
+        return "medium"
+    return "low"

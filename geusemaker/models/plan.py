@@ -7,7 +7,7 @@ from typing import Any
 
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
-from geusemaker.models.market import HOURS_PER_MONTH, Check, MarketKind, QuotaCheck
+from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,22 @@ class Placement:
     def total_hourly_usd(self) -> float | None:
         return None if self.instance_hourly_usd is None else self.instance_hourly_usd + self.extras_hourly_usd
 
+    @property
+    def interruption_risk(self) -> SpotRisk | None:
+        """Spot only: low / medium / high, from the placement score and the price against on-demand."""
+        if self.market != "spot":
+            return None
+        return spot_risk(self.placement_score, self.instance_hourly_usd, self.on_demand_hourly_usd)
+
+    @property
+    def risk_adjusted_hourly_usd(self) -> float | None:
+        """What ranking compares: the total, with the instance price raised by the spot risk surcharge."""
+        total = self.total_hourly_usd
+        risk = self.interruption_risk
+        if total is None or risk is None or self.instance_hourly_usd is None:
+            return total
+        return total + self.instance_hourly_usd * RISK_SURCHARGE[risk]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "instance_type": self.instance_type,
@@ -51,6 +67,7 @@ class Placement:
             "on_demand_hourly_usd": self.on_demand_hourly_usd,
             "price_source": self.price_source,
             "placement_score": self.placement_score,
+            "interruption_risk": self.interruption_risk,
             "quota": self.quota,
         }
 

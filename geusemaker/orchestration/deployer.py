@@ -261,9 +261,12 @@ class RegionDeployment:
     def _instance(self) -> None:
         attempts: list[LaunchAttempt] = []
         quota_hit = False
+        out_of_quota: set[str] = set()  # markets whose quota is spent here; the other market may still launch
         for zone, market, group in _launch_groups(self.placements):
             if self.cancelled is not None and self.cancelled.is_set():
                 raise KeyboardInterrupt
+            if market in out_of_quota:
+                continue
             subnet = self._subnet(zone)
             self._mount_target(zone)
             types = tuple(p.instance_type for p in group)
@@ -277,7 +280,8 @@ class RegionDeployment:
             except PreconditionError as exc:
                 attempt.outcome = f"quota ({exc.message})"
                 quota_hit = True
-                break
+                out_of_quota.add(market)
+                continue
             attempt.outcome = "launched"
             self.record("fleet", result.fleet_id)
             self.record("instance", result.instance_id, zone=zone)

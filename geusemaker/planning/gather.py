@@ -64,10 +64,15 @@ class Gatherer:
         *,
         live_specs_region: str | None = None,
         prefetch: dict[str, Callable[[], Any]] | None = None,
+        with_quotas: bool = False,
     ) -> Facts:
-        """Everything about `instance_types` in `regions`; also live specs and any `prefetch` calls, concurrently."""
+        """Everything about `instance_types` in `regions`; also live specs and any `prefetch` calls, concurrently.
+
+        `with_quotas` reads the regions' vCPU quotas and usage in the same round.
+        """
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="plan") as pool:
             submit: Callable[..., Future[Any]] = pool.submit
+            quotas = self._submit_quotas(submit, regions, instance_types, markets) if with_quotas else None
             live = (
                 submit(self.ec2.describe_instance_types, live_specs_region, instance_types)
                 if live_specs_region
@@ -75,10 +80,10 @@ class Gatherer:
             )
             extra = {name: submit(call) for name, call in (prefetch or {}).items()}
             # Pricing answers every region per instance type: one call per type, first.
-            prices = {t: submit(self.pricing.on_demand, t, regions[0]) for t in instance_types}
+            prices = {t: submit(self.pricing.on_demand, t, regions[0]) for t in instance_types} if regions else {}
             scores = (
                 {t: submit(self.capacity.placement_scores, t, regions) for t in instance_types}
-                if "spot" in markets
+                if "spot" in markets and regions
                 else {}
             )
             calls = {
@@ -93,12 +98,25 @@ class Gatherer:
             for future in prices.values():
                 future.result()
             facts = {region: self._region_facts(region, instance_types, futures) for region, futures in calls.items()}
-            return Facts(
+            gathered = Facts(
                 facts,
                 {t: f.result() for t, f in scores.items()},
                 live.result() if live else {},
                 {name: _outcome(future) for name, future in extra.items()},
             )
+            if quotas is not None:
+                _apply_quotas(gathered, quotas)
+            return gathered
+
+    def extend(
+        self, facts: Facts, regions: Sequence[str], instance_types: Sequence[str], markets: Sequence[MarketKind]
+    ) -> None:
+        """Gather `regions` too, with their quotas, and add them to `facts`."""
+        more = self.gather(regions, instance_types, markets, with_quotas=True)
+        facts.regions.update(more.regions)
+        facts.quota_checked.update(more.quota_checked)
+        for itype, scores in more.scores.items():
+            facts.scores.setdefault(itype, {}).update(scores)
 
     def _region_facts(self, region: str, instance_types: Sequence[str], futures: dict[str, Any]) -> RegionFacts:
         try:
@@ -122,20 +140,41 @@ class Gatherer:
     def add_quotas(
         self, facts: Facts, regions: Sequence[str], instance_types: Sequence[str], markets: Sequence[MarketKind]
     ) -> None:
-        """Read vCPU quotas and usage for `regions` (a second, smaller round: Service Quotas is rate-limited)."""
-        codes = sorted({c for t in instance_types for m in markets if (c := quota_code(t, m))})
+        """Read vCPU quotas and usage for `regions` (a later, smaller round: Service Quotas is rate-limited)."""
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="quota") as pool:
-            used = {region: pool.submit(self.capacity.used_vcpus, region) for region in regions}
-            values = {(r, c): pool.submit(self.capacity.quota_value, r, c) for r in regions for c in codes}
-            for region in regions:
-                region_facts = facts.regions[region]
-                region_facts.quotas = {code: values[(region, code)].result() for code in codes}
-                try:
-                    region_facts.used_vcpus = used[region].result()
-                except UserError as exc:
-                    region_facts.error = exc.message
-                    region_facts.offered = {}
-            facts.quota_checked.update(regions)
+            _apply_quotas(facts, self._submit_quotas(pool.submit, regions, instance_types, markets))
+
+    def _submit_quotas(
+        self,
+        submit: Callable[..., Future[Any]],
+        regions: Sequence[str],
+        instance_types: Sequence[str],
+        markets: Sequence[MarketKind],
+    ) -> _QuotaFutures:
+        codes = sorted({c for t in instance_types for m in markets if (c := quota_code(t, m))})
+        used = {region: submit(self.capacity.used_vcpus, region) for region in regions}
+        values = {(r, c): submit(self.capacity.quota_value, r, c) for r in regions for c in codes}
+        return _QuotaFutures(used, values, codes)
+
+
+@dataclass
+class _QuotaFutures:
+    used: dict[str, Future[Any]]
+    values: dict[tuple[str, str], Future[Any]]
+    codes: list[str]
+
+
+def _apply_quotas(facts: Facts, futures: _QuotaFutures) -> None:
+    """Put the quota answers into `facts`; a region whose usage cannot be read is out, with the reason."""
+    for region, used in futures.used.items():
+        region_facts = facts.regions[region]
+        region_facts.quotas = {code: futures.values[(region, code)].result() for code in futures.codes}
+        try:
+            region_facts.used_vcpus = used.result()
+        except UserError as exc:
+            region_facts.error = exc.message
+            region_facts.offered = {}
+        facts.quota_checked.add(region)
 
 
 def _outcome(future: Future[Any]) -> Any:

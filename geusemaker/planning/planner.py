@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from geusemaker.catalog import Catalog
-from geusemaker.errors import BudgetError, CapacityError, PreconditionError, QuotaError, QuotaShortfall, UsageError
+from geusemaker.errors import QuotaError, UsageError
+from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
-from geusemaker.models.market import Check, CheckStatus, MarketKind, QuotaCheck
+from geusemaker.models.market import MarketKind, QuotaCheck
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
+from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
+from geusemaker.planning.regions import (
+    FIRST_WAVE,
+    by_snapshot,
+    can_still_win,
+    disabled_regions,
+    enabled_regions,
+    first_wave,
+    not_enabled_note,
+    snapshot_bounds,
+    snapshot_drift,
+)
 from geusemaker.planning.steps import plan_steps
+from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.cache import JsonCache
@@ -61,28 +77,79 @@ class Planner:
         )
 
     def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
-        probe_region = default_region if config.region == "auto" else config.region
+        """The plan for `config`; a config without a region plans in `default_region`."""
+        region = config.region or default_region
+        config = config.model_copy(update={"region": region})
+        searching = region == AUTO
+        probe_region = default_region if searching else region
         specs = self._instance_specs(config, probe_region)
-        regions = self._regions(config, specs)
+        types = [s.instance_type for s in specs]
         markets = MARKETS[config.compute.market]
+        regions = self._regions(region, specs)
         gatherer = Gatherer(self.ec2, self.pricing, self.spot, self.capacity, self.max_workers)
-        likely = self._likely_region(specs, regions)
-        architecture = specs[0].architecture
+        prefetch: dict[str, Callable[[], Any]] = {}
+        if searching:
+            # Opt-in regions wait for DescribeRegions (asked alongside the first wave); the rest are enabled.
+            bounds = snapshot_bounds(self.catalog, types, regions, markets)
+            first = first_wave(bounds, skip=OPT_IN_REGIONS)
+            if any(r in OPT_IN_REGIONS for r in regions):
+                prefetch["opt_in"] = self.ec2.opt_in_status
+        else:
+            first, _ = enabled_regions(self.ec2, regions, searching=False)
+            bounds = snapshot_bounds(self.catalog, types, first, markets)
+        for likely in first[:FIRST_WAVE]:  # the images of the cheapest regions, where the choice usually falls
+            prefetch[f"ami:{likely}"] = partial(self.ami.resolve, likely, specs[0].architecture, config.tier)  # type: ignore[arg-type]
         facts = gatherer.gather(
-            regions,
-            [s.instance_type for s in specs],
+            first,
+            types,
             markets,
             live_specs_region=None if config.instance_type else probe_region,
-            prefetch={"ami": lambda: self.ami.resolve(likely, architecture, config.tier)},  # type: ignore[arg-type]
+            prefetch=prefetch,
+            with_quotas=True,
         )
+        status = facts.prefetched.get("opt_in")
+        disabled = (
+            disabled_regions(None if isinstance(status, Exception) else status, regions, searching=True)
+            if searching
+            else []
+        )
+        bounds = {r: bound for r, bound in bounds.items() if r not in disabled}
+        usable = sorted(bounds)
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
-        candidates = self._quota_checked_candidates(config, specs, facts, markets, gatherer)
+        candidates = self._search(config, specs, facts, markets, gatherer, bounds)
+        notes = [not_enabled_note(disabled)] if disabled else []
+        extra: dict[str, Any] = {
+            "feasible": True,
+            "regions_considered": sorted(facts.regions),
+            "regions_skipped_by_snapshot_price": sorted(set(usable) - set(facts.regions)),
+            "regions_not_enabled": disabled,
+            "regions_quota_checked": sorted(facts.quota_checked),
+        }
         chosen, fallbacks = choose(candidates)
         if chosen is None:
-            raise _nothing_feasible(config, candidates, facts, regions)
+            error = nothing_feasible(config, candidates, facts, usable)
+            if isinstance(error, QuotaError):
+                blocked = min(candidates, key=rank_key)
+                shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
+                extra |= {"feasible": False, "quota_increases": shortfalls}
+                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra)
+            raise error
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra)
+
+    def _build(
+        self,
+        config: DeploymentConfig,
+        chosen: Placement,
+        fallbacks: list[Placement],
+        candidates: list[Placement],
+        specs: Sequence[InstanceSpec],
+        facts: Facts,
+        notes: list[str],
+        extra: dict[str, Any],
+    ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
-        prefetched = facts.prefetched.get("ami")
-        if chosen.region == likely and not isinstance(prefetched, Exception) and prefetched is not None:
+        prefetched = facts.prefetched.get(f"ami:{chosen.region}")
+        if isinstance(prefetched, ResolvedAmi) and prefetched.architecture == spec.architecture:
             ami = prefetched
         else:
             ami = self.ami.resolve(chosen.region, spec.architecture, config.tier)  # type: ignore[arg-type]
@@ -90,24 +157,26 @@ class Planner:
             BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot")
         )
         cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates)
-        checks = _checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
-        notes = tuple(dict.fromkeys([*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]))
+        plan_checks = checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
+        service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
-            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, checks, plan_steps(config), notes,
-            userdata=UserDataSize(userdata.size, userdata.compressed),
-            extra={"regions_considered": list(regions), "regions_quota_checked": sorted(facts.quota_checked)},
+            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, plan_steps(config),
+            tuple(dict.fromkeys([*notes, *service_notes])),
+            userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra,
         )  # fmt: skip
 
-    def _quota_checked_candidates(
+    def _search(
         self,
         config: DeploymentConfig,
         specs: Sequence[InstanceSpec],
         facts: Facts,
         markets: Sequence[MarketKind],
         gatherer: Gatherer,
+        bounds: dict[str, float],
     ) -> list[Placement]:
-        """Candidates of regions whose quotas were read, reading them for the cheapest regions first."""
+        """Candidates of regions whose quotas were read, reading quotas for the best candidates first and
+        asking AWS about more regions while their snapshot price could still beat the best found."""
         types = [s.instance_type for s in specs]
         while True:
             candidates = self._candidates(config, specs, facts, markets)
@@ -115,21 +184,20 @@ class Planner:
             pending = list(
                 dict.fromkeys(c.region for c in best[: MAX_FALLBACKS + 1] if c.region not in facts.quota_checked)
             )
-            if not pending:
+            if pending:
+                gatherer.add_quotas(facts, pending, types, markets)
+                continue
+            leader = best[0] if best else None
+            leader_usd = None
+            if leader is not None and leader.risk_adjusted_hourly_usd is not None:
+                leader_usd = leader.risk_adjusted_hourly_usd - leader.extras_hourly_usd
+            drift = snapshot_drift(self.catalog, facts)
+            more = [r for r in by_snapshot(bounds)
+                    if r not in facts.regions and can_still_win(bounds[r], leader_usd, drift)]  # fmt: skip
+            if not more:
                 # Unchecked regions only keep candidates that are out anyway (e.g. over budget), for the report.
                 return [c for c in candidates if c.region in facts.quota_checked or c.problems]
-            gatherer.add_quotas(facts, pending, types, markets)
-
-    def _likely_region(self, specs: Sequence[InstanceSpec], regions: Sequence[str]) -> str:
-        """The region the snapshot says is cheapest: its image is looked up while the rest is gathered."""
-        if len(regions) == 1:
-            return regions[0]
-        best = min(
-            ((price.cheapest_spot_usd_hour or price.on_demand_usd_hour or float("inf"), region)
-             for spec in specs for region in regions if (price := self.catalog.price(spec.instance_type, region))),
-            default=(0.0, regions[0]),
-        )  # fmt: skip
-        return best[1]
+            gatherer.extend(facts, more, types, markets)
 
     def _instance_specs(self, config: DeploymentConfig, probe_region: str) -> list[InstanceSpec]:
         """Candidate types (catalog specs; live facts are merged in after gathering)."""
@@ -146,9 +214,9 @@ class Planner:
         smallest_count = matches[0].gpu_count
         return [s for s in matches if s.gpu_count == smallest_count][:HOST_SIZES_CONSIDERED]
 
-    def _regions(self, config: DeploymentConfig, specs: Sequence[InstanceSpec]) -> list[str]:
-        if config.region != "auto":
-            return [config.region]
+    def _regions(self, region: str, specs: Sequence[InstanceSpec]) -> list[str]:
+        if region != AUTO:
+            return [region]
         regions = sorted({r for s in specs for r in self.catalog.regions_for(s.instance_type)})
         return regions or self.catalog.regions()
 
@@ -173,6 +241,11 @@ class Planner:
                         total = placement.total_hourly_usd
                         if budget is not None and total is not None and total > budget:
                             problems.append(f"budget: ${total:.4f}/h is over max_hourly_usd ${budget:g}/h")
+                        elif budget is not None and total is None and not config.compute.allow_unknown_price:
+                            problems.append(
+                                f"budget: price unknown, so max_hourly_usd ${budget:g}/h cannot be checked "
+                                "(compute.allow_unknown_price: true allows it)"
+                            )
                         candidates.append(replace(placement, quota_check=quota, problems=tuple(problems)))
         return candidates
 
@@ -216,69 +289,3 @@ def _quota(facts: RegionFacts, spec: InstanceSpec, market: MarketKind) -> QuotaC
         return None
     used = facts.used_vcpus.get((quota_group(spec.instance_type), market), 0.0)
     return QuotaCheck(code, QUOTA_NAMES[code], facts.region, spec.vcpus, facts.quotas.get(code), used)
-
-
-def _nothing_feasible(
-    config: DeploymentConfig, candidates: list[Placement], facts: Facts, regions: Sequence[str]
-) -> Exception:
-    errors = [f"{r.region}: {r.error}" for r in facts.regions.values() if r.error]
-    if not candidates:
-        where = config.region if config.region != "auto" else f"any of {len(regions)} regions"
-        return CapacityError(f"no availability zone in {where} offers the requested instance types", details=errors)
-    cheapest = min(candidates, key=rank_key)
-    if all(c.quota == "fail" for c in candidates):
-        check = cheapest.quota_check
-        assert check is not None and check.value is not None
-        error = QuotaError(QuotaShortfall(check.code, check.name, check.region, check.value, check.used, check.needed))
-        others = sorted(
-            {(c.quota_check.code, c.region) for c in candidates if c.quota_check} - {(check.code, check.region)}
-        )
-        error.details = [f"also short: {code} in {region}" for code, region in others[:6]]
-        return error
-    if all(any(p.startswith("budget:") for p in c.problems) for c in candidates):
-        return BudgetError(
-            f"the cheapest placement costs more than max_hourly_usd (${config.compute.max_hourly_usd:g}/h)",
-            details=[
-                f"{cheapest.instance_type} {cheapest.market} in {cheapest.availability_zone}: {cheapest.problems[0]}"
-            ],
-            hint="Raise compute.max_hourly_usd, allow spot, or pick a smaller GPU.",
-        )
-    details = [f"{c.instance_type} {c.market} {c.availability_zone}: {'; '.join(c.problems)}" for c in candidates[:8]]
-    return PreconditionError("no feasible placement", details=details + errors)
-
-
-def _checks(
-    config: DeploymentConfig,
-    chosen: Placement,
-    spec: InstanceSpec,
-    hourly: float | None,
-    ami_source: str,
-    facts: Facts,
-) -> tuple[Check, ...]:
-    gpus = f"{spec.gpu_count} x {spec.gpu} ({spec.gpu_memory_gib:g} GiB each)" if spec.gpu_count else "no GPU"
-    quota_status: CheckStatus = "ok" if chosen.quota == "ok" else "warn" if chosen.quota == "unknown" else "fail"
-    checks = [
-        Check("instance type", "ok", f"{spec.instance_type}: {gpus}, {spec.vcpus} vCPUs, {spec.memory_gib:g} GiB"),
-        Check("offering", "ok", f"{spec.instance_type} is offered in {chosen.availability_zone} ({chosen.zone_id})"),
-        Check("vCPU quota", quota_status,
-              "enough vCPU quota" if chosen.quota == "ok" else "quota could not be read; the launch will tell"),
-    ]  # fmt: skip
-    if chosen.market == "spot":
-        score = chosen.placement_score
-        status: CheckStatus = "unknown" if score is None else "ok" if score >= 5 else "warn"
-        checks.append(Check("spot placement score", status, "unavailable" if score is None else f"{score}/10"))
-    budget = config.compute.max_hourly_usd
-    if budget is not None and hourly is not None:
-        share = hourly / budget
-        budget_status: CheckStatus = "warn" if share > costing.BUDGET_WARNING_SHARE else "ok"
-        checks.append(Check("budget", budget_status, f"${hourly:.4f}/h is {share:.0%} of max_hourly_usd ${budget:g}/h"))
-    if hourly is None:
-        checks.append(Check("price", "warn", f"no price known for {spec.instance_type} in {chosen.region}"))
-    else:
-        checks.append(Check("price", "ok", f"instance price from {chosen.price_source}"))
-    ami_status: CheckStatus = "warn" if ami_source == "ubuntu-fallback" else "ok"
-    checks.append(Check("machine image", ami_status, f"found via {ami_source}"))
-    skipped = [f"{r.region} ({r.error})" for r in facts.regions.values() if r.error]
-    if skipped:
-        checks.append(Check("regions", "warn", "skipped: " + "; ".join(skipped)))
-    return tuple(checks)

@@ -13,8 +13,9 @@ OTHER_MARKET_FALLBACKS = 3
 
 
 def rank_key(placement: Placement) -> tuple[bool, float, int, str, str, str]:
-    """Sort key: priced before unknown, cheaper total first, higher spot score first, then stable names."""
-    total = placement.total_hourly_usd
+    """Sort key: priced before unknown, lower risk-adjusted total first (a spot placement's price is raised
+    by its interruption risk), higher spot score first, then stable names."""
+    total = placement.risk_adjusted_hourly_usd
     return (
         total is None,
         math.inf if total is None else round(total, 6),

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,9 +33,15 @@ class SandboxStatus:
     pid: int | None = None
     quotas: dict[str, float] = field(default_factory=dict)
     started_at: float | None = None
+    enabled_regions: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
-        return {"running": self.running, "endpoint": self.endpoint, "pid": self.pid}
+        return {
+            "running": self.running,
+            "endpoint": self.endpoint,
+            "pid": self.pid,
+            "enabled_regions": list(self.enabled_regions),
+        }
 
 
 def status() -> SandboxStatus:
@@ -56,9 +62,13 @@ def sandbox_id(info: SandboxStatus) -> str | None:
     return f"{info.endpoint}@{info.started_at}"
 
 
-def start(quotas: dict[str, float] | None = None) -> SandboxStatus:
-    """Start the sandbox unless it runs already; return its status."""
+def start(quotas: dict[str, float] | None = None, enable_regions: Iterable[str] = ()) -> SandboxStatus:
+    """Start the sandbox unless it runs already; return its status.
+
+    Like a new AWS account, the sandbox has its opt-in regions disabled except `enable_regions`.
+    """
     quotas = quotas or {}
+    enabled = tuple(sorted(set(enable_regions)))
     with _start_lock():
         current = status()
         if current.running:
@@ -67,10 +77,15 @@ def start(quotas: dict[str, float] | None = None) -> SandboxStatus:
                     "the sandbox is already running with other quotas",
                     hint="Stop it first: geusemaker sandbox stop",
                 )
+            if enabled and not set(enabled) <= set(current.enabled_regions):
+                raise SandboxError(
+                    "the sandbox is already running with other regions enabled",
+                    hint="Stop it first: geusemaker sandbox stop",
+                )
             return current
         if importlib.util.find_spec("moto") is None:
             raise SandboxError("the local AWS sandbox needs moto, which is not installed", hint=INSTALL_HINT)
-        return _spawn(quotas)
+        return _spawn(quotas, enabled)
 
 
 def stop() -> bool:
@@ -90,11 +105,13 @@ def stop() -> bool:
     return True
 
 
-def _spawn(quotas: dict[str, float]) -> SandboxStatus:
+def _spawn(quotas: dict[str, float], enabled: tuple[str, ...]) -> SandboxStatus:
     port = _free_port()
     command = [sys.executable, "-m", "geusemaker.sandbox.server", "--port", str(port)]
     for code, value in sorted(quotas.items()):
         command += ["--quota", f"{code}={value:g}"]
+    for region in enabled:
+        command += ["--enable-region", region]
     log_path = paths.sandbox_log_file()
     with paths.open_private(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -108,7 +125,7 @@ def _spawn(quotas: dict[str, float]) -> SandboxStatus:
             tail = log_path.read_text(errors="replace")[-800:]
             raise SandboxError(f"the sandbox did not start (log: {log_path})", details=tail.splitlines()[-8:])
         time.sleep(0.05)
-    started = SandboxStatus(True, endpoint, process.pid, dict(quotas), time.time())
+    started = SandboxStatus(True, endpoint, process.pid, dict(quotas), time.time(), enabled)
     _write_info(started)
     return started
 
@@ -126,6 +143,7 @@ def _read_info() -> SandboxStatus | None:
             pid=int(raw["pid"]),
             quotas={str(k): float(v) for k, v in raw.get("quotas", {}).items()},
             started_at=raw.get("started_at"),
+            enabled_regions=tuple(str(r) for r in raw.get("enabled_regions", ())),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -7,10 +7,12 @@ Imports moto: never import this module from the product's normal code paths.
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache, wraps
 from typing import Any
 
 from geusemaker.models.ami import CANONICAL_OWNER
+from geusemaker.models.regions import OPT_IN_REGIONS
 from geusemaker.sandbox.seed import DEFAULT_SANDBOX_QUOTA, EC2_VCPU_QUOTAS, placement_score, seed_images
 
 #: Current quota values by code; `set_quotas` changes them (also while the server runs).
@@ -22,9 +24,23 @@ def set_quotas(values: dict[str, float]) -> None:
     QUOTAS.update(values)
 
 
+#: Opt-in regions this account has enabled (`sandbox start --enable-region`); the others answer AuthFailure.
+ENABLED_REGIONS: set[str] = set()
+
+
 def reset_quotas() -> None:
     QUOTAS.clear()
     QUOTAS.update(dict.fromkeys(EC2_VCPU_QUOTAS, DEFAULT_SANDBOX_QUOTA))
+    ENABLED_REGIONS.clear()
+
+
+def enable_regions(regions: set[str]) -> None:
+    """Enable opt-in regions, as `aws account enable-region` would."""
+    ENABLED_REGIONS.update(regions)
+
+
+def region_enabled(region: str) -> bool:
+    return region not in OPT_IN_REGIONS or region in ENABLED_REGIONS
 
 
 @cache
@@ -33,6 +49,8 @@ def install() -> None:
     _patch_service_quotas()
     _patch_spot_placement_scores()
     _patch_seed_images_and_parameters()
+    _patch_opt_in_regions()
+    _patch_launch_template_source_version()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
@@ -165,3 +183,67 @@ def _patch_seed_images_and_parameters() -> None:
 
     EC2Backend.__init__ = ec2_init  # type: ignore[method-assign]
     SimpleSystemManagerBackend.__init__ = ssm_init  # type: ignore[method-assign]
+
+
+_AUTH_FAILURE = (
+    "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided "
+    "access credentials</Message></Error></Errors><RequestID>7c6b7f5c-0000-4000-8000-000000000001</RequestID>"
+    "</Response>"
+)
+
+
+def _patch_opt_in_regions() -> None:
+    """DescribeRegions tells each region's opt-in status; EC2 in a disabled region answers AuthFailure, like AWS."""
+    from moto.ec2.models.availability_zones_and_regions import Region, RegionsAndZonesBackend
+    from moto.ec2.responses import EC2Response
+
+    original_describe = RegionsAndZonesBackend.describe_regions
+    original_call = EC2Response.call_action
+
+    def describe_regions(self: Any, region_names: list[str] | None = None) -> list[Any]:
+        regions = []
+        for region in original_describe(self, region_names):
+            status = region.opt_in_status
+            if region.name in OPT_IN_REGIONS:
+                status = "opted-in" if region.name in ENABLED_REGIONS else "not-opted-in"
+            elif status == "not-opted-in":
+                status = "opt-in-not-required"
+            regions.append(Region(region.name, region.endpoint, status))
+        return regions
+
+    def call_action(self: Any) -> Any:
+        if not region_enabled(self.region):
+            return 401, {"status": 401}, _AUTH_FAILURE
+        return original_call(self)
+
+    RegionsAndZonesBackend.describe_regions = describe_regions  # type: ignore[method-assign]
+    EC2Response.call_action = call_action  # type: ignore[method-assign]
+
+
+_SOURCE_VERSION = threading.local()
+
+
+def _patch_launch_template_source_version() -> None:
+    """CreateLaunchTemplateVersion with SourceVersion starts from that version's data, as AWS does
+    (moto keeps only the new fields, so the new version loses its ImageId)."""
+    from moto.ec2.models.launch_templates import LaunchTemplate
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    original_response = LaunchTemplates.create_launch_template_version
+    original_create = LaunchTemplate.create_version
+
+    def create_launch_template_version(self: Any) -> Any:
+        _SOURCE_VERSION.value = self._get_param("SourceVersion")
+        try:
+            return original_response(self)
+        finally:
+            _SOURCE_VERSION.value = None
+
+    def create_version(self: Any, data: dict[str, Any], description: str) -> Any:
+        source = getattr(_SOURCE_VERSION, "value", None)
+        if source is not None:
+            data = {**self.get_version(source).data, **data}
+        return original_create(self, data, description)
+
+    LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
+    LaunchTemplate.create_version = create_version  # type: ignore[method-assign]

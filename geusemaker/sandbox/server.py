@@ -1,6 +1,7 @@
 """The sandbox server process: moto's HTTP server with GeuseMaker's patches, until SIGTERM.
 
-Run by `geusemaker sandbox start` as `python -m geusemaker.sandbox.server --port N [--quota CODE=VALUE]`.
+Run by `geusemaker sandbox start` as
+`python -m geusemaker.sandbox.server --port N [--quota CODE=VALUE] [--enable-region REGION]`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,25 @@ def parse_quota(text: str) -> tuple[str, float]:
     return code, number
 
 
+def parse_region(text: str) -> str:
+    """An opt-in region name for `--enable-region`; raises ValueError with the reason."""
+    from geusemaker.models.regions import OPT_IN_REGIONS, normalize_region, region_problem
+
+    region = normalize_region(text)
+    problem = region_problem(region, allow_auto=False)
+    if problem:
+        raise ValueError(problem)
+    if region not in OPT_IN_REGIONS:
+        raise ValueError(f"{region} is enabled in every account; only opt-in regions need enabling")
+    return region
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="geusemaker-sandbox-server")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--quota", action="append", default=[], type=parse_quota)
+    parser.add_argument("--enable-region", action="append", default=[], type=parse_region)
     args = parser.parse_args(argv)
 
     from moto.server import ThreadedMotoServer
@@ -41,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     patches.install()
     patches.set_quotas(dict(args.quota))
+    patches.enable_regions(set(args.enable_region))
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     print(f"sandbox listening on http://{args.host}:{args.port}", flush=True)

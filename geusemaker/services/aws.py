@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from geusemaker import __version__
-from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoundError, PreconditionError
+from geusemaker.errors import AwsError, CapacityError, CredentialsError, NotFoundError, PreconditionError, UsageError
+from geusemaker.models.regions import region_problem
 
 if TYPE_CHECKING:
     import boto3
@@ -100,6 +101,12 @@ class AwsClients:
         from botocore.config import Config
 
         region = region or self.default_region
+        problem = region_problem(region, allow_auto=False)
+        if problem:  # botocore would refuse it with a bare InvalidRegionError
+            raise UsageError(
+                f"AWS region: {problem}",
+                hint="Check --region, the config's region, AWS_REGION, AWS_DEFAULT_REGION and the profile's region.",
+            )
         key = (service, region)
         session = self.session
         with self._lock:
@@ -120,6 +127,19 @@ class AwsClients:
         """The caller's account id; raises `CredentialsError` when credentials are missing or bad."""
         with translate_errors("sts:GetCallerIdentity"):
             return str(self.client("sts").get_caller_identity()["Account"])
+
+
+def profile_region(profile: str | None) -> str | None:
+    """The region set in the AWS config for `profile` (default profile when None); None when unset."""
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    session = botocore.session.Session(profile=profile)
+    try:
+        region = session.get_scoped_config().get("region")
+    except ProfileNotFound:  # reported where credentials are needed
+        return None
+    return str(region) if region else None
 
 
 def _new_session(target: AwsTarget) -> boto3.Session:

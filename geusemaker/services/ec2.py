@@ -10,6 +10,7 @@ from geusemaker.catalog import Catalog
 from geusemaker.errors import AwsError, UsageError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.gpu import UNSUPPORTED_ACCELERATOR_FAMILIES, gpu_family_problem, instance_family
+from geusemaker.models.regions import OPT_IN_REGIONS
 from geusemaker.services.aws import AwsClients, translate_errors
 
 
@@ -96,6 +97,20 @@ class Ec2Service:
                 ]
             )["AvailabilityZones"]
         return {zone["ZoneId"]: zone["ZoneName"] for zone in zones}
+
+    def opt_in_status(self) -> dict[str, str] | None:
+        """region -> OptInStatus (opt-in-not-required, opted-in, not-opted-in); None when unreadable.
+
+        Asked in a region every account has (a disabled opt-in region would answer AuthFailure).
+        """
+        region = self._clients.default_region
+        client = self._clients.client("ec2", region if region not in OPT_IN_REGIONS else "us-east-1")
+        try:
+            with translate_errors("ec2:DescribeRegions"):
+                regions = client.describe_regions(AllRegions=True)["Regions"]
+        except AwsError:
+            return None
+        return {r["RegionName"]: str(r.get("OptInStatus", "opt-in-not-required")) for r in regions}
 
     def _did_you_mean(self, instance_type: str) -> str:
         known = list(self._catalog.specs)

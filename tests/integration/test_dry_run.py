@@ -86,8 +86,11 @@ def test_dry_run_table(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str
 
 def test_region_auto_picks_the_cheapest_region(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str) -> None:
     from geusemaker.catalog import load_catalog
+    from geusemaker.models.regions import OPT_IN_REGIONS
 
-    config = _write(tmp_path, "name: auto\ncompute:\n  gpu: a10g\n  market: on-demand\nstorage:\n  data: none\n")
+    config = _write(
+        tmp_path, "name: auto\nregion: auto\ncompute:\n  gpu: a10g\n  market: on-demand\nstorage:\n  data: none\n"
+    )
     result = _shared(sandbox_home, sandbox_endpoint, "cost", "-c", config, "-o", "json")
     assert result.code == 0, result.err
     placement = json.loads(result.out)["placement"]
@@ -95,7 +98,7 @@ def test_region_auto_picks_the_cheapest_region(tmp_path: Path, sandbox_home: Pat
     cheapest = min(
         (p.on_demand_usd_hour, r)
         for r in catalog.regions_for("g5.xlarge")
-        if (p := catalog.price("g5.xlarge", r)) and p.on_demand_usd_hour
+        if (p := catalog.price("g5.xlarge", r)) and p.on_demand_usd_hour and r not in OPT_IN_REGIONS
     )
     assert (placement["instance_type"], placement["instance_hourly_usd"]) == ("g5.xlarge", cheapest[0])
 
@@ -159,5 +162,28 @@ def test_quota_partly_used_by_running_instances_is_refused(tmp_path: Path) -> No
         assert result.code == 3, result.err
         assert "L-DB2E81BA" in result.err and "is 8, 4 in use; 8 more vCPUs are needed" in result.err
         assert "--desired-value 12" in result.err
+    finally:
+        run_cli("sandbox", "stop")
+
+
+def test_quota_shortfall_still_shows_the_plan_its_cost_and_every_quota(tmp_path: Path) -> None:
+    started = run_cli("sandbox", "start", "--quota", "L-DB2E81BA=0", "--quota", "L-3819A6DF=0")
+    assert started.code == 0, started.err
+    try:
+        config = _write(tmp_path, "name: big\nregion: auto\ncompute:\n  gpu: t4\n  gpu_count: 4\n")
+        result = run_cli("--sandbox", "cost", "-c", config, "-o", "json")
+        assert result.code == 3, result.err
+        document = json.loads(result.out)
+        assert document["feasible"] is False and document["placement"]["instance_type"] == "g4dn.12xlarge"
+        assert document["cost"]["hourly_usd"] > 1
+        increases = document["quota_increases"]
+        assert {item["code"] for item in increases} == {"L-DB2E81BA", "L-3819A6DF"}
+        assert len({item["region"] for item in increases}) > 6, "every region's quota, not the first six"
+        assert all("request-service-quota-increase" in item["command"] for item in increases)
+        assert "L-3819A6DF" in result.err
+        table = run_cli("--sandbox", "deploy", "-c", config, "--dry-run")
+        assert table.code == 3
+        for fragment in ("BLOCKED: quota", "Cost", "Blocked by vCPU quota", "--quota-code L-DB2E81BA"):
+            assert fragment in table.out, fragment
     finally:
         run_cli("sandbox", "stop")

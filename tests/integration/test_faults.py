@@ -183,3 +183,26 @@ def test_client_tokens_fit_aws_limits_for_the_longest_name(
         assert len(creation) <= 64 and len(fleet) <= 64
     finally:
         assert cli("--sandbox", "destroy", name, "--yes").code == 0
+
+
+@pytest.mark.parametrize("code", ["MaxSpotInstanceCountExceeded", "VcpuLimitExceeded"])
+def test_a_spot_quota_error_at_launch_falls_through_to_on_demand(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    faults = Faults().install(monkeypatch)
+    spot_quota = ICE.replace(b"InsufficientInstanceCapacity", code.encode()).replace(
+        b"We currently do not have sufficient capacity in the Availability Zone you requested.",
+        b"Max spot instance count exceeded",
+    )
+    faults.respond[("ec2.CreateFleet", 1)] = (200, {}, spot_quota)
+    before = count_resources(shared_sandbox)
+    name = f"spotq-{code[:4].lower()}"
+    config = _config(tmp_path, name, "storage:\n  data: none\n")
+    result = cli("--sandbox", "deploy", "-c", config, "--yes", "-o", "json")
+    assert result.code == 0, result.err
+    launched = json.loads(result.out)
+    assert launched["market"] == "on-demand"
+    assert "spot" in launched["attempts"][0] and "quota" in launched["attempts"][0]
+    assert faults.calls.count("ec2.CreateFleet") == 2, "the other spot zones share the spent quota: skipped"
+    assert cli("--sandbox", "destroy", name, "--yes").code == 0
+    assert count_resources(shared_sandbox) == before

@@ -38,13 +38,13 @@ def test_running_instances_count_against_their_group_and_market() -> None:
             ImageId=image, InstanceType="g4dn.2xlarge", MinCount=1, MaxCount=1,
             InstanceMarketOptions={"MarketType": "spot"},
         )  # fmt: skip
-        ec2.run_instances(ImageId=image, InstanceType="p3.2xlarge", MinCount=1, MaxCount=1)
+        ec2.run_instances(ImageId=image, InstanceType="p4d.24xlarge", MinCount=1, MaxCount=1)
         stopped = ec2.run_instances(ImageId=image, InstanceType="g5.4xlarge", MinCount=1, MaxCount=1)
         ec2.terminate_instances(InstanceIds=[stopped["Instances"][0]["InstanceId"]])
         used = CapacityService(clients, load_catalog()).used_vcpus("us-east-1")
     assert used[("g", "on-demand")] == 8
     assert used[("g", "spot")] == 8
-    assert used[("p", "on-demand")] == 8
+    assert used[("p", "on-demand")] == 96
 
 
 def test_placement_scores_per_zone() -> None:

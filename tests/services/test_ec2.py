@@ -22,10 +22,19 @@ def test_live_gpu_info_is_read(ec2: Ec2Service) -> None:
     assert spec.gpu_memory_gib == 22.4
 
 
-def test_type_moto_lacks_falls_back_to_the_catalog(ec2: Ec2Service) -> None:
-    assert ec2.describe_instance_types("us-east-1", ["p3.2xlarge"]) == {}
-    spec = ec2.validate_instance_type("us-east-1", "p3.2xlarge", "gpu")
-    assert (spec.gpu, spec.gpu_count, spec.vcpus) == ("V100", 1, 8)
+def test_type_moto_lacks_falls_back_to_the_catalog(ec2: Ec2Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.ec2.models.instance_types import InstanceTypeBackend
+
+    known = [t for t in InstanceTypeBackend.instance_types if t.get("InstanceType") != "g6.xlarge"]
+    monkeypatch.setattr(InstanceTypeBackend, "instance_types", known)  # a region whose EC2 lacks the type
+    assert ec2.describe_instance_types("us-east-1", ["g6.xlarge"]) == {}
+    spec = ec2.validate_instance_type("us-east-1", "g6.xlarge", "gpu")
+    assert (spec.gpu, spec.gpu_count, spec.vcpus) == ("L4", 1, 4)
+
+
+def test_v100_is_refused_with_the_reason(ec2: Ec2Service) -> None:
+    with pytest.raises(UsageError, match="proprietary driver"):
+        ec2.validate_instance_type("us-east-1", "p3.2xlarge", "gpu")
 
 
 def test_mixed_known_and_unknown_types_keep_the_known(ec2: Ec2Service) -> None:

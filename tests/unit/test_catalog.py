@@ -18,8 +18,9 @@ SOURCE_CSV = ROOT / "scripts" / "aws_gpu_prices.csv"
 
 
 def _source_rows() -> list[dict[str, str]]:
+    """The snapshot's rows of supported families (P3/P3dn, V100, are in the CSV but not deployable)."""
     with SOURCE_CSV.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [row for row in csv.DictReader(handle) if row["InstanceType"].split(".")[0] in SUPPORTED_GPU_FAMILIES]
 
 
 @pytest.mark.parametrize(
@@ -35,10 +36,10 @@ def _source_rows() -> list[dict[str, str]]:
         ("l4", 1, "g6.xlarge"),
         ("l40s", 1, "g6e.xlarge"),
         ("l40s", 4, "g6e.12xlarge"),
-        ("v100", 1, "p3.2xlarge"),
-        ("v100", 4, "p3.8xlarge"),
-        ("v100", 8, "p3.16xlarge"),
-        ("v100-32gb", 8, "p3dn.24xlarge"),
+        ("b200", 8, "p6-b200.48xlarge"),
+        ("b300", 1, "p6-b300.48xlarge"),
+        ("rtx-pro-4500", 1, "g7.2xlarge"),
+        ("rtx-pro-4500", 2, "g7.12xlarge"),
         ("a100", 1, "p4d.24xlarge"),
         ("a100", 8, "p4d.24xlarge"),
         ("a100-80gb", 8, "p4de.24xlarge"),
@@ -178,8 +179,10 @@ def test_gpus_table_has_a_row_per_type(cli) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--gpu", "b300"], "--gpu: unknown GPU"),
-        (["--region", "mars-1"], "--region: no GPU prices"),
+        (["--gpu", "b3000"], "--gpu: unknown GPU"),
+        (["--region", "mars-1"], "--region: 'mars-1' is not an AWS region"),
+        (["--region", "us-east-١"], "is not an AWS region"),
+        (["--region", "eu-central-2"], "--region: the price snapshot has no GPU instance types in eu-central-2"),
         (["--count", "0"], "--count"),
     ],
 )
@@ -187,3 +190,12 @@ def test_gpus_bad_options_exit_2(cli, args: list[str], fragment: str) -> None:
     result = cli("gpus", *args)
     assert result.code == 2
     assert fragment in result.err
+
+
+def test_new_nvidia_families_are_listed_with_price_unknown(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = {row["instance_type"]: row for row in json.loads(cli("gpus", "--output", "json").out)}
+    for itype, gpu in (("p6-b200.48xlarge", "B200"), ("p6-b300.48xlarge", "B300"), ("g7.2xlarge", "RTX-PRO-4500")):
+        assert rows[itype]["gpu"] == gpu and rows[itype]["on_demand_usd_hour"] is None
+    assert not any(itype.startswith(("p3.", "p3dn.")) for itype in rows), "V100 is not deployable"
+    table = cli("gpus", "--gpu", "b200")
+    assert "p6-b200.48xlarge" in table.out and "unknown" in table.out

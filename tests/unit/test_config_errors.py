@@ -106,7 +106,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "subnet-with-auto-region",
-        "name: s\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n  subnet_id: subnet-0123456789abcdef0\n",
+        "name: s\nregion: auto\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n  subnet_id: subnet-0123456789abcdef0\n",
         ["region", "auto"],
     ),
     ("reserved-tag", "name: s\ntags:\n  'aws:owner': me\n", ["tags", "reserved prefix"]),
@@ -174,8 +174,38 @@ def test_subprocess_shows_no_traceback(tmp_path: Path) -> None:
     from tests.conftest import run_cli
 
     path = tmp_path / "stack.yaml"
-    path.write_text("name: s\ncompute:\n  gpu: b200\n")
+    path.write_text("name: s\ncompute:\n  gpu: v100\n")
     result = run_cli("config", "validate", str(path))
     assert result.code == 2
     assert "Traceback" not in result.text
     assert "compute.gpu" in result.err
+
+
+@pytest.mark.parametrize(
+    ("compute", "fragments"),
+    [
+        ("gpu: v100", ["compute.gpu", "proprietary driver", "P3/P3dn"]),
+        ("gpu: v100-32gb", ["compute.gpu", "proprietary driver"]),
+        ("instance_type: p3.2xlarge", ["compute.instance_type", "proprietary driver"]),
+        ("instance_type: g4nd.xlarge", ["compute.instance_type", "did you mean g4dn.xlarge"]),
+        ("instance_type: p4.24xlarge", ["compute.instance_type", "did you mean p4d.24xlarge"]),
+        ("instance_type: g6f.large", ["compute.instance_type", "GRID driver"]),
+        ("instance_type: g7e.2xlarge", ["compute.instance_type", "RTX PRO 6000"]),
+    ],
+)
+def test_unsupported_gpus_and_family_typos_are_named(cli, tmp_path: Path, compute: str, fragments: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "stack.yaml"
+    path.write_text(f"name: s\ncompute:\n  {compute}\n")
+    result = cli("config", "validate", str(path))
+    assert result.code == 2
+    for fragment in fragments:
+        assert fragment in result.err, result.err
+    assert "has no NVIDIA GPU" not in result.err
+
+
+@pytest.mark.parametrize("itype", ["p6-b200.48xlarge", "p6-b300.48xlarge", "g7.2xlarge", "p5en.48xlarge"])
+def test_current_nvidia_families_are_valid(cli, tmp_path: Path, itype: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "stack.yaml"
+    path.write_text(f"name: s\ncompute:\n  instance_type: {itype}\n")
+    result = cli("config", "validate", str(path))
+    assert result.code == 0, result.err

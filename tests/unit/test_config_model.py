@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 def test_defaults_of_the_smallest_config() -> None:
     config = parse_config("name: s\n")
-    assert config.region == "auto"
+    assert config.region is None, "no region: --region, AWS_REGION, AWS_DEFAULT_REGION or the profile decide"
     assert config.tier == "gpu"
     assert config.gpu == "T4"
     assert config.compute.gpu_count == 1
@@ -139,9 +139,9 @@ def test_config_schema_validates_the_examples(cli) -> None:
 
 def test_config_validate_reports_the_resolved_instance_type(cli, tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text("name: s\ncompute:\n  gpu: v100\n  gpu_count: 4\n")
+    path.write_text("name: s\ncompute:\n  gpu: l4\n  gpu_count: 4\n")
     result = cli("config", "validate", str(path))
     assert result.code == 0
-    assert "4 x V100 (smallest: p3.8xlarge)" in result.err
+    assert "4 x L4 (smallest: g6.12xlarge)" in result.err
     as_json = cli("config", "validate", str(path), "--output", "json")
-    assert json.loads(as_json.out)["config"]["compute"]["gpu"] == "V100"
+    assert json.loads(as_json.out)["config"]["compute"]["gpu"] == "L4"

@@ -142,22 +142,50 @@ def test_chosen_is_always_the_cheapest_feasible(case: tuple[Facts, float | None]
         q = c.quota_check
         quota_ok = q is None or q.value is None or q.used + q.needed <= q.value
         total = c.total_hourly_usd
-        return quota_ok and (budget is None or total is None or total <= budget)
+        # Under a cap, an unknown price is never allowed (compute.allow_unknown_price is off).
+        return quota_ok and (budget is None or (total is not None and total <= budget))
 
     brute = [c for c in candidates if feasible(c)]
     if not brute:
         assert chosen is None
         return
     assert chosen is not None and feasible(chosen)
-    priced = [c.total_hourly_usd for c in brute if c.total_hourly_usd is not None]
+    priced = [c.risk_adjusted_hourly_usd for c in brute if c.risk_adjusted_hourly_usd is not None]
     if priced:
-        assert chosen.total_hourly_usd is not None
-        assert math.isclose(chosen.total_hourly_usd, min(priced), abs_tol=1e-6)
+        assert chosen.risk_adjusted_hourly_usd is not None
+        assert math.isclose(chosen.risk_adjusted_hourly_usd, min(priced), abs_tol=1e-6)
     else:
-        assert chosen.total_hourly_usd is None
+        assert chosen.total_hourly_usd is None and budget is None
 
 
 def test_quota_check_status() -> None:
     assert QuotaCheck("L-X", "n", "r", 4, 8.0, 4.0).status == "ok"
     assert QuotaCheck("L-X", "n", "r", 4, 8.0, 5.0).status == "fail"
     assert QuotaCheck("L-X", "n", "r", 4, None, 0.0).status == "unknown"
+
+
+# -- spot interruption risk ----------------------------------------------------------------
+
+
+def test_spot_risk_rule() -> None:
+    from geusemaker.models.market import spot_risk
+
+    assert spot_risk(9, 14.38, 55.0) == "low"
+    assert spot_risk(3, 11.80, 55.0) == "high", "a score of 3 is high risk however cheap"
+    assert spot_risk(9, 47.0, 55.0) == "high", "spot near on-demand means scarce capacity"
+    assert spot_risk(6, 10.0, 55.0) == "medium" and spot_risk(9, 30.0, 55.0) == "medium"
+    assert spot_risk(None, 10.0, 55.0) == "low" and spot_risk(None, None, None) == "medium"
+
+
+def test_a_low_score_does_not_win_on_price_alone() -> None:
+    def p5(zone: str, usd: float, score: int) -> Placement:
+        return Placement("p5.48xlarge", "us-east-1", zone, f"us-east-1{zone}", "spot", usd, 55.0, "t",
+                         placement_score=score)  # fmt: skip
+
+    risky, safe = p5("a", 11.80, 3), p5("b", 14.38, 9)
+    chosen, fallbacks = choose([risky, safe])
+    assert chosen == safe and fallbacks == [risky]
+    assert (risky.interruption_risk, safe.interruption_risk) == ("high", "low")
+    assert risky.as_json()["interruption_risk"] == "high"
+    # A much cheaper risky placement still wins: the surcharge is 30 %, not a veto.
+    assert choose([p5("c", 9.0, 3), safe])[0] == p5("c", 9.0, 3)
