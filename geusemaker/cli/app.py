@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from geusemaker.cli import (
     status_cmd,
 )
 from geusemaker.cli.context import AppContext
+from geusemaker.cli.session import sigterm_as_interrupt
 
 app = typer.Typer(
     name="geusemaker",
@@ -91,7 +93,8 @@ def run(argv: list[str] | None = None) -> int:
 
     log = _command_log(argv if argv is not None else sys.argv[1:])
     try:
-        result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
+        with sigterm_as_interrupt():
+            result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
     except UserError as error:
         from geusemaker.cli.render import render_error
 
@@ -106,6 +109,8 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.TyperException as usage:  # bad options, unknown commands (typer's click errors)
+        if isinstance(getattr(usage, "message", None), str):
+            usage.message = plain_usage_message(usage.message)  # type: ignore[attr-defined]
         show = getattr(usage, "show", None)
         if callable(show):
             show()
@@ -119,6 +124,26 @@ def run(argv: list[str] | None = None) -> int:
         _maybe_traceback()
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
+
+
+#: pydantic phrases (typer converts options with pydantic) and what a user reads instead
+_PLAIN = (
+    (re.compile(r"^Value error, "), ""),
+    (re.compile(r"Input should be a valid integer.*"), "expected a whole number"),
+    (re.compile(r"Input should be a valid number.*"), "expected a number"),
+    (re.compile(r"Input should be a valid boolean.*"), "expected true or false"),
+    (re.compile(r"Input should be greater than or equal to "), "must be at least "),
+    (re.compile(r"Input should be less than or equal to "), "must be at most "),
+    (re.compile(r"Input should be greater than "), "must be more than "),
+    (re.compile(r"Input should be less than "), "must be less than "),
+)
+
+
+def plain_usage_message(text: str) -> str:
+    """A usage error without the wording of the validation library underneath."""
+    for pattern, replacement in _PLAIN:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _command_log(argv: list[str]) -> logging.Logger:

@@ -66,13 +66,15 @@ def health(
 
 
 def show_report(report: HealthReport) -> None:
+    from rich.markup import escape
+
     from geusemaker.cli.plan_view import STATUS_STYLE
     from geusemaker.cli.render import say, table
 
     style = {"healthy": "green", "degraded": "yellow", "unhealthy": "red"}.get(report.overall, "dim")
     say(f"[bold]{report.name}[/]: [{style}]{report.overall}[/]")
     for check in report.checks:
-        say(f"  [{STATUS_STYLE[check.status]}]{check.status:>7}[/]  {check.name}: {check.detail}")
+        say(f"  [{STATUS_STYLE[check.status]}]{check.status:>7}[/]  {check.name}: {escape(check.detail)}")
     if report.gpus:
         table(
             "\nGPUs",

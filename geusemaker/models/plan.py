@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from geusemaker.models.access import exposure_json
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import HOURS_PER_MONTH, Check, MarketKind, QuotaCheck
@@ -158,5 +159,6 @@ class Plan:
             ],
             "userdata": self.userdata.as_json() if self.userdata else None,
             "notes": list(self.notes),
+            "access": exposure_json(self.config),
             **self.extra,
         }
