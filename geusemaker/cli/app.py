@@ -24,6 +24,7 @@ from geusemaker.cli import (
 )
 from geusemaker.cli.context import AppContext
 from geusemaker.cli.session import sigterm_as_interrupt
+from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
 
 app = typer.Typer(
     name="geusemaker",
@@ -84,13 +85,25 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app and turn every failure into a message and an exit code."""
-    sys.exit(run(argv))
+    code = run(argv)
+    if code == EXIT_INTERRUPTED and _busy_threads():
+        # Interrupted while worker threads still wait on AWS: exit now instead of joining them (a read can
+        # take minutes to time out). Everything the command must undo was undone before `run` returned.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _busy_threads() -> bool:
+    import threading
+
+    return any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate())
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (no traceback unless --debug)."""
-    from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
-
     log = _command_log(argv if argv is not None else sys.argv[1:])
     try:
         with sigterm_as_interrupt():
@@ -103,9 +116,7 @@ def run(argv: list[str] | None = None) -> int:
         _maybe_traceback()
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        log.info("interrupted")
-        sys.stderr.write("\ninterrupted\n")
-        return EXIT_INTERRUPTED
+        return _interrupted(log)
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.TyperException as usage:  # bad options, unknown commands (typer's click errors)
@@ -123,7 +134,14 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write("please report it with the output of --debug.\n")
         _maybe_traceback()
         return EXIT_FAILED
-    return result if isinstance(result, int) else 0
+    code = result if isinstance(result, int) else 0
+    return _interrupted(log) if code == EXIT_INTERRUPTED else code  # typer turns Ctrl-C into exit 130
+
+
+def _interrupted(log: logging.Logger) -> int:
+    log.info("interrupted")
+    sys.stderr.write("\ninterrupted\n")
+    return EXIT_INTERRUPTED
 
 
 #: pydantic phrases (typer converts options with pydantic) and what a user reads instead

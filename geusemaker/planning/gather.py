@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -11,6 +11,7 @@ from geusemaker.errors import CredentialsError, UserError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.market import MarketKind, Price, ResourceRates
 from geusemaker.models.quotas import quota_code
+from geusemaker.planning.pool import read_pool
 from geusemaker.services.capacity import CapacityService
 from geusemaker.services.ec2 import Ec2Service
 from geusemaker.services.pricing import PricingService
@@ -66,7 +67,7 @@ class Gatherer:
         prefetch: dict[str, Callable[[], Any]] | None = None,
     ) -> Facts:
         """Everything about `instance_types` in `regions`; also live specs and any `prefetch` calls, concurrently."""
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="plan") as pool:
+        with read_pool(self.max_workers, "plan") as pool:
             submit: Callable[..., Future[Any]] = pool.submit
             live = (
                 submit(self.ec2.describe_instance_types, live_specs_region, instance_types)
@@ -124,7 +125,7 @@ class Gatherer:
     ) -> None:
         """Read vCPU quotas and usage for `regions` (a second, smaller round: Service Quotas is rate-limited)."""
         codes = sorted({c for t in instance_types for m in markets if (c := quota_code(t, m))})
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="quota") as pool:
+        with read_pool(self.max_workers, "quota") as pool:
             used = {region: pool.submit(self.capacity.used_vcpus, region) for region in regions}
             values = {(r, c): pool.submit(self.capacity.quota_value, r, c) for r in regions for c in codes}
             for region in regions:
