@@ -80,9 +80,9 @@ def usd(value: float | None, digits: int = 4) -> str:
 def render_error(error: UserError) -> None:
     from rich.markup import escape
 
-    console = err()
-    console.print(f"[bold red]error:[/] {escape(error.message)}")
+    console = err()  # soft wrap: each message stays one line in logs and pipes, however long
+    console.print(f"[bold red]error:[/] {escape(error.message)}", soft_wrap=True)
     for detail in error.details:
-        console.print(f"  - {escape(detail)}")
+        console.print(f"  - {escape(detail)}", soft_wrap=True)
     if error.hint:
-        console.print(f"[bold]hint:[/] {escape(error.hint)}")
+        console.print(f"[bold]hint:[/] {escape(error.hint)}", soft_wrap=True)

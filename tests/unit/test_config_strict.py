@@ -11,7 +11,6 @@ from geusemaker.config_io import parse_config
 from geusemaker.models.tags import tag_dict
 from tests.conftest import ROOT, CliResult
 
-
 # (id, YAML text, fragments the message must contain)
 CASES: list[tuple[str, str, list[str]]] = [
     ("root-gb-string", 'name: s\nstorage:\n  root_gb: "100"\n', ["storage.root_gb", "valid integer", "'100'"]),
