@@ -95,6 +95,8 @@ def problems_from(exc: ValidationError, lines: dict[Location, int]) -> list[Conf
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         found = None
+        if error["type"] == "model_type":  # pydantic names the model class; a user reads a section
+            message = "should be a mapping of settings (key: value lines)"
         if error["type"] == "extra_forbidden":
             message = _unknown_key_message(loc)
         elif error["type"] != "missing" and not isinstance(violation, RuleViolation):
