@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from geusemaker.errors import ConfigError, ConfigProblem
 from geusemaker.models.config import DeploymentConfig, RuleViolation
+from geusemaker.models.rules import STORED_CONTEXT
 
 Location = tuple[str | int, ...]
 
@@ -80,6 +81,15 @@ def validate_data(
         return DeploymentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(problems_from(exc, lines or {}), source) from None
+
+
+def validate_stored(data: dict[str, Any], source: str) -> DeploymentConfig:
+    """The configuration of a deployed stack, as recorded in the state (rules added since it was deployed
+    do not apply: it runs already)."""
+    try:
+        return DeploymentConfig.model_validate(data, context=STORED_CONTEXT)
+    except ValidationError as exc:
+        raise ConfigError(problems_from(exc, {}), source) from None
 
 
 def problems_from(exc: ValidationError, lines: dict[Location, int]) -> list[ConfigProblem]:

@@ -39,6 +39,8 @@ RULES = """
 - `lifecycle.idle_stop_minutes` is 0 (off) or at least 10.
 - Tag keys may not start with `aws:` or `geusemaker:`, and `Name` is GeuseMaker's. Keys (1-128
   characters) and values (0-256) use letters, digits, spaces and `_ . : / = + - @` only.
+- A configuration file is a regular file (not a pipe or device) of at most 1 MiB of UTF-8 text,
+  nested at most 32 levels, with at most 100,000 values once YAML aliases are expanded.
 - Values are not converted: `root_gb: "100"` (a string), `gpu_count: true` or `idle_stop_minutes: 100.0`
   are refused. Names, model names and `keep_alive` take no surrounding spaces or newlines.
 """

@@ -18,7 +18,7 @@ LOG_SOURCES = ("boot", "ollama", "n8n", "qdrant", "crawl4ai", "postgres")
 def _deployment(ctx: typer.Context, name: str) -> tuple[Any, Any, Any]:
     """(record, config, clients) of a deployed stack with an instance."""
     from geusemaker.cli.session import open_store
-    from geusemaker.config_io import validate_data
+    from geusemaker.config_io import validate_stored
     from geusemaker.errors import UsageError
 
     store = open_store()
@@ -28,7 +28,7 @@ def _deployment(ctx: typer.Context, name: str) -> tuple[Any, Any, Any]:
     if not record.facts.get("instance_id"):
         raise UsageError(f"{name} has no instance (status {record.status})")
     region = record.facts.get("region", record.region)
-    return record, validate_data(record.config, name), ctx.obj.aws(region)
+    return record, validate_stored(record.config, name), ctx.obj.aws(region)
 
 
 def health(

@@ -12,9 +12,18 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from geusemaker.models.rules import RuleViolation
+from geusemaker.models.rules import RuleViolation, is_stored
 from geusemaker.models.services import SERVICES
 
 if TYPE_CHECKING:
@@ -84,10 +93,10 @@ class AccessConfig(BaseModel):
 
     @field_validator("allowed_cidrs")
     @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
+    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
         normalized = [str(parse_cidr(cidr)) for cidr in value]
         repeated = sorted({cidr for cidr in normalized if normalized.count(cidr) > 1})
-        if repeated:
+        if repeated and not is_stored(info):
             raise ValueError(f"listed more than once: {', '.join(repeated)}")
         return normalized
 
@@ -99,7 +108,7 @@ class AccessConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _rules(self) -> Self:
+    def _rules(self, info: ValidationInfo) -> Self:
         if self.mode == "ssm":
             for key in ("allowed_cidrs", "expose_unauthenticated", "allow_wide_cidrs"):
                 if getattr(self, key):
@@ -108,7 +117,7 @@ class AccessConfig(BaseModel):
         if not self.allowed_cidrs:
             raise RuleViolation("allowed_cidrs", "mode cidr needs at least one entry in allowed_cidrs")
         wide = [cidr for cidr in self.allowed_cidrs if is_wide(ipaddress.ip_network(cidr))]
-        if wide and not self.allow_wide_cidrs:
+        if wide and not self.allow_wide_cidrs and not is_stored(info):
             raise RuleViolation(
                 "allowed_cidrs",
                 f"{', '.join(wide)} opens the stack to {_describe_block(ipaddress.ip_network(wide[0]))};"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from geusemaker.models.access import AccessConfig, exposure_problem
 from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, gpu_family_problem, normalize_gpu
-from geusemaker.models.rules import RuleViolation
+from geusemaker.models.rules import RuleViolation, is_stored
 from geusemaker.models.tags import validate_user_tags
 
 __all__ = ["AccessConfig", "DeploymentConfig", "RuleViolation"]
@@ -230,11 +230,11 @@ class DeploymentConfig(_Strict):
 
     @field_validator("tags")
     @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        return validate_user_tags(value)
+    def _tags(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        return value if is_stored(info) else validate_user_tags(value)
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> Self:
+    def _cross_field_rules(self, info: ValidationInfo) -> Self:
         compute = self.compute
         if self.tier == "gpu":
             if "ollama" not in self.services:
@@ -249,7 +249,7 @@ class DeploymentConfig(_Strict):
             raise RuleViolation(
                 "services", "n8n stores its data in PostgreSQL: services must include postgres with n8n"
             )
-        access = exposure_problem(self)
+        access = None if is_stored(info) else exposure_problem(self)
         if access is not None:
             raise RuleViolation(f"access.{access.path}", str(access))
         if self.network.subnet_id and self.region == "auto":

@@ -154,3 +154,21 @@ def test_config_validate_warns_and_json_carries_the_access(cli, tmp_path: Path) 
     document = json.loads(cli("config", "validate", str(path), "-o", "json").out)
     assert document["access"]["exposed_services"] == ["n8n", "qdrant", "crawl4ai"]
     assert len(document["access"]["warnings"]) == 4
+
+
+def test_a_deployed_stack_recorded_before_these_rules_still_loads_from_the_state() -> None:
+    from geusemaker.config_io import validate_stored
+
+    recorded = {
+        "name": "old",
+        "region": "us-east-1",
+        "services": ["ollama"],
+        "access": {"mode": "cidr", "allowed_cidrs": ["0.0.0.0/0", "198.51.100.0/24", "198.51.100.0/24"]},
+        "tags": {"Name": "mine"},
+    }
+    with pytest.raises(ConfigError):
+        validate_data(recorded)
+    config = validate_stored(recorded, "old")
+    assert config.access.allowed_cidrs[0] == "0.0.0.0/0" and config.tags == {"Name": "mine"}
+    with pytest.raises(ConfigError):
+        validate_stored({**recorded, "compute": {"gpu_count": "2"}}, "old")
