@@ -30,7 +30,7 @@ def load_config(path: Path) -> DeploymentConfig:
 
 def read_config_text(path: Path) -> str:
     """The text of a regular file of at most `MAX_CONFIG_BYTES`; FIFOs and devices are refused unopened."""
-    source = _short_path(path)
+    source = short_path(path)
 
     def refuse(message: str) -> ConfigError:
         return ConfigError([ConfigProblem("", message)], source)
@@ -232,7 +232,8 @@ def _fields_at(loc: Location) -> list[str]:
     return list(model.model_fields)
 
 
-def _short_path(path: Path) -> str:
+def short_path(path: Path) -> str:
+    """A path cut to a readable length for a message (the OS may allow 4,096 characters)."""
     text = str(path)
     return text if len(text) <= 200 else f"{text[:100]}...{text[-60:]}"
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geusemaker.config_io import short_path
 from geusemaker.errors import UsageError
-
-
-def _shown(path: Path) -> str:
-    text = str(path)
-    return text if len(text) <= 200 else f"{text[:100]}...{text[-60:]}"
 
 
 def _refusal(path: Path, action: str, exc: OSError) -> UsageError:
     reason = exc.strerror or str(exc)
-    return UsageError(f"cannot {action} {_shown(path)}: {reason}", hint="Choose a path you can write to.")
+    return UsageError(f"cannot {action} {short_path(path)}: {reason}", hint="Choose a path you can write to.")
 
 
 def exists(path: Path) -> bool:
@@ -24,7 +20,7 @@ def exists(path: Path) -> bool:
     except FileNotFoundError:
         return False
     except NotADirectoryError:
-        raise UsageError(f"{_shown(path)}: a part of this path is a file, not a folder") from None
+        raise UsageError(f"{short_path(path)}: a part of this path is a file, not a folder") from None
     except OSError as exc:
         raise _refusal(path, "use", exc) from None
     return True
@@ -35,9 +31,9 @@ def ensure_folder(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise UsageError(f"{_shown(path)} is a file; give a folder to write into") from None
+        raise UsageError(f"{short_path(path)} is a file; give a folder to write into") from None
     except NotADirectoryError:
-        raise UsageError(f"{_shown(path)}: a part of this path is a file, not a folder") from None
+        raise UsageError(f"{short_path(path)}: a part of this path is a file, not a folder") from None
     except OSError as exc:
         raise _refusal(path, "create the folder", exc) from None
 
@@ -46,13 +42,14 @@ def write_file(path: Path, data: str | bytes) -> None:
     """Write text (UTF-8) or bytes to `path`, whose folder must exist."""
     folder = path.parent
     if not folder.is_dir() and not exists(folder):
-        raise UsageError(f"the folder {_shown(folder)} does not exist", hint="Create it first, or choose another path.")
+        hint = "Create it first, or choose another path."
+        raise UsageError(f"the folder {short_path(folder)} does not exist", hint=hint)
     try:
         if isinstance(data, bytes):
             path.write_bytes(data)
         else:
             path.write_text(data, encoding="utf-8")
     except IsADirectoryError:
-        raise UsageError(f"{_shown(path)} is a folder; give a file name") from None
+        raise UsageError(f"{short_path(path)} is a folder; give a file name") from None
     except OSError as exc:
         raise _refusal(path, "write", exc) from None

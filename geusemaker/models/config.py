@@ -40,8 +40,7 @@ ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT_CHARS)]
 def check_name(value: str) -> str:
     """A stack name as the config, the command line and AWS resource names need it; `ValueError` otherwise."""
     if not re.match(NAME_PATTERN, value):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        raise ValueError(f"{shown!r} is not a stack name: use {NAME_RULE}")
+        raise ValueError(f"{_shown(value)} is not a stack name: use {NAME_RULE}")
     return value
 
 
