@@ -1,8 +1,9 @@
 """Fuzzing: valid configurations and command lines, mutated differently on every run, never crash the tool.
 
 Each case must end with exit 0, 2 or 3, never "this is a bug", within a time limit and a memory bound.
-The seed is printed with any failure; rerun it with GEUSEMAKER_FUZZ_SEED=<seed>. Region values are not
-mutated here (region names have their own validation and tests).
+The seed is printed with any failure; rerun it with GEUSEMAKER_FUZZ_SEED=<seed>; hunt longer with
+GEUSEMAKER_FUZZ_SECONDS=<seconds>. Region values are not mutated here (region names have their own
+validation and tests).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import yaml
 from tests.conftest import ROOT, CliResult
 
 SEED = int(os.environ.get("GEUSEMAKER_FUZZ_SEED", str(time.time_ns() % 2**32)))
-OFFLINE_BUDGET_S = 25.0
-PLANNING_BUDGET_S = 15.0
+#: seconds of offline cases and of planned cases per run (raise GEUSEMAKER_FUZZ_SECONDS for a longer hunt)
+OFFLINE_BUDGET_S = float(os.environ.get("GEUSEMAKER_FUZZ_SECONDS", "25"))
+PLANNING_BUDGET_S = OFFLINE_BUDGET_S * 0.6
 CASE_LIMIT_S = 60
 MAX_GROWTH_BYTES = 512 * 1024**2
 ALLOWED = {0, 2, 3}
