@@ -22,8 +22,10 @@ DataStorage = Literal["efs", "ebs", "none"]
 #: a str with \Z (not $, which also matches before a final newline), usable with re.match
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?\Z"
 NAME_RULE = "1-40 lowercase letters, digits and '-', starting with a letter and not ending with '-'"
-VPC_PATTERN = re.compile(r"vpc-[0-9a-f]{8,17}")
-SUBNET_PATTERN = re.compile(r"subnet-[0-9a-f]{8,17}")
+VPC_ID_SCHEMA = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_SCHEMA = r"^subnet-[0-9a-f]{8,17}$"
+VPC_PATTERN = re.compile(VPC_ID_SCHEMA.strip("^$"))
+SUBNET_PATTERN = re.compile(SUBNET_ID_SCHEMA.strip("^$"))
 #: bounds on free text, so that a wrong value is refused quickly and shown briefly
 MAX_MODEL_NAME_CHARS = 200
 MAX_SHORT_TEXT_CHARS = 64
@@ -168,8 +170,14 @@ class LifecycleConfig(_Strict):
 class NetworkConfig(_Strict):
     """An existing VPC/subnet to deploy into; a new VPC is created when empty."""
 
-    vpc_id: ShortText | None = Field(default=None, description="existing VPC to deploy into (vpc-...)")
-    subnet_id: ShortText | None = Field(default=None, description="existing public subnet (subnet-..., needs vpc_id)")
+    vpc_id: ShortText | None = Field(
+        default=None, description="existing VPC to deploy into (vpc-...)", json_schema_extra={"pattern": VPC_ID_SCHEMA}
+    )
+    subnet_id: ShortText | None = Field(
+        default=None,
+        description="existing public subnet (subnet-..., needs vpc_id)",
+        json_schema_extra={"pattern": SUBNET_ID_SCHEMA},
+    )
 
     @field_validator("vpc_id")
     @classmethod
@@ -191,7 +199,10 @@ class NetworkConfig(_Strict):
 class DeploymentConfig(_Strict):
     """One GeuseMaker stack."""
 
-    name: str = Field(description="lowercase letters, digits and '-', 1-40 chars")
+    name: str = Field(
+        description="lowercase letters, digits and '-', 1-40 chars",
+        json_schema_extra={"pattern": NAME_PATTERN.replace(r"\Z", "$")},  # for editors; messages say it in words
+    )
     region: str = Field(default="auto", description="AWS region code, or auto for the cheapest feasible region")
     tier: Literal["gpu", "cpu"] = Field(default="gpu", description="gpu: Ollama on an NVIDIA GPU; cpu: no GPU")
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
