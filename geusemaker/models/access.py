@@ -51,11 +51,11 @@ def parse_cidr(text: str) -> Network:
     try:
         loose = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise ValueError(f"'{text}' is not a CIDR block (like 203.0.113.7/32)") from None
+        raise ValueError(f"{text!r} is not a CIDR block (like 203.0.113.7/32)") from None
     host = text.split("/", 1)[0]
     single = f"{host}/{loose.max_prefixlen}"
     raise ValueError(
-        f"'{text}' has host bits set after the /{loose.prefixlen} prefix: write {single} for that one address"
+        f"{text!r} has host bits set after the /{loose.prefixlen} prefix: write {single} for that one address"
         f" or {loose} for the whole block"
     )
 
