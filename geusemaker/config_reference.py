@@ -36,11 +36,20 @@ RULES = """
 - With neither `gpu` nor `instance_type`, tier `gpu` uses one T4 and tier `cpu` an m7i.xlarge.
 - `n8n` needs `postgres` (its database).
 - `storage.ebs_gb` only with `storage.data: ebs`.
-- `access.allowed_cidrs` only with (and required by) `access.mode: cidr`. `0.0.0.0/0` is opened
-  only when listed explicitly.
+- `access.allowed_cidrs`, `access.expose_unauthenticated` and `access.allow_wide_cidrs` only with
+  `access.mode: cidr`, which needs at least one CIDR. A CIDR has no host bits (`203.0.113.7/32`, not
+  `203.0.113.7/24`) and is listed once. A public CIDR wider than `/16` (IPv6 `/48`), such as
+  `0.0.0.0/0` or `::/0`, needs `access.allow_wide_cidrs: true`. Mode `cidr` opens n8n and Qdrant;
+  Ollama and Crawl4AI (no authentication) only when listed in `access.expose_unauthenticated`, which
+  must name services that run. See [Access](access.md).
 - `network.subnet_id` needs `network.vpc_id` and a concrete `region` (not `auto`).
 - `lifecycle.idle_stop_minutes` is 0 (off) or at least 10.
-- Tag keys may not start with `aws:` or `geusemaker:`.
+- Tag keys may not start with `aws:` or `geusemaker:`, and `Name` is GeuseMaker's. Keys (1-128
+  characters) and values (0-256) use letters, digits, spaces and `_ . : / = + - @` only.
+- A configuration file is a regular file (not a pipe or device) of at most 1 MiB of UTF-8 text,
+  nested at most 32 levels, with at most 100,000 values once YAML aliases are expanded.
+- Values are not converted: `root_gb: "100"` (a string), `gpu_count: true` or `idle_stop_minutes: 100.0`
+  are refused. Names, model names and `keep_alive` take no surrounding spaces or newlines.
 """
 
 

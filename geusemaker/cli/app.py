@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Annotated
 
@@ -22,6 +23,8 @@ from geusemaker.cli import (
     status_cmd,
 )
 from geusemaker.cli.context import AppContext, RegionOpt
+from geusemaker.cli.session import sigterm_as_interrupt
+from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
 
 app = typer.Typer(
     name="geusemaker",
@@ -83,16 +86,29 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app and turn every failure into a message and an exit code."""
-    sys.exit(run(argv))
+    code = run(argv)
+    if code == EXIT_INTERRUPTED and _busy_threads():
+        # Interrupted while worker threads still wait on AWS: exit now instead of joining them (a read can
+        # take minutes to time out). Everything the command must undo was undone before `run` returned.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _busy_threads() -> bool:
+    import threading
+
+    return any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate())
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (no traceback unless --debug)."""
-    from geusemaker.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UserError
-
     log = _command_log(argv if argv is not None else sys.argv[1:])
     try:
-        result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
+        with sigterm_as_interrupt():
+            result = app(args=argv, prog_name="geusemaker", standalone_mode=False)
     except UserError as error:
         from geusemaker.cli.render import render_error
 
@@ -101,12 +117,12 @@ def run(argv: list[str] | None = None) -> int:
         _maybe_traceback()
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        log.info("interrupted")
-        sys.stderr.write("\ninterrupted\n")
-        return EXIT_INTERRUPTED
+        return _interrupted(log)
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.TyperException as usage:  # bad options, unknown commands (typer's click errors)
+        if isinstance(getattr(usage, "message", None), str):
+            usage.message = plain_usage_message(usage.message)  # type: ignore[attr-defined]
         show = getattr(usage, "show", None)
         if callable(show):
             show()
@@ -121,7 +137,34 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write("please report it with the output of --debug.\n")
         _maybe_traceback()
         return EXIT_FAILED
-    return result if isinstance(result, int) else 0
+    code = result if isinstance(result, int) else 0
+    return _interrupted(log) if code == EXIT_INTERRUPTED else code  # typer turns Ctrl-C into exit 130
+
+
+def _interrupted(log: logging.Logger) -> int:
+    log.info("interrupted")
+    sys.stderr.write("\ninterrupted\n")
+    return EXIT_INTERRUPTED
+
+
+#: pydantic phrases (typer converts options with pydantic) and what a user reads instead
+_PLAIN = (
+    (re.compile(r"^Value error, "), ""),
+    (re.compile(r"Input should be a valid integer.*"), "expected a whole number"),
+    (re.compile(r"Input should be a valid number.*"), "expected a number"),
+    (re.compile(r"Input should be a valid boolean.*"), "expected true or false"),
+    (re.compile(r"Input should be greater than or equal to "), "must be at least "),
+    (re.compile(r"Input should be less than or equal to "), "must be at most "),
+    (re.compile(r"Input should be greater than "), "must be more than "),
+    (re.compile(r"Input should be less than "), "must be less than "),
+)
+
+
+def plain_usage_message(text: str) -> str:
+    """A usage error without the wording of the validation library underneath."""
+    for pattern, replacement in _PLAIN:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _command_log(argv: list[str]) -> logging.Logger:

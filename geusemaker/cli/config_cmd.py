@@ -27,6 +27,9 @@ def init(
     """
     from importlib import resources
 
+    from rich.markup import escape
+
+    from geusemaker.cli.files import exists, write_file
     from geusemaker.cli.render import message
     from geusemaker.errors import UsageError
 
@@ -34,10 +37,10 @@ def init(
     if str(path) == "-":
         typer.echo(text, nl=False)
         return
-    if path.exists() and not force:
+    if exists(path) and not force:
         raise UsageError(f"{path} already exists", hint="Pass --force to overwrite it, or choose another path.")
-    path.write_text(text, encoding="utf-8")
-    message(f"Wrote {path}. Next: geusemaker config validate {path}")
+    write_file(path, text)
+    message(f"Wrote {escape(str(path))}. Next: geusemaker config validate {escape(str(path))}")
 
 
 @app.command("validate")
@@ -49,23 +52,28 @@ def validate(
 
     Example: geusemaker config validate stack.yaml --output json
     """
+    from rich.markup import escape
+
     from geusemaker.catalog import load_catalog
+    from geusemaker.cli.plan_view import show_exposure
     from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
+    from geusemaker.models.access import exposure_json
 
     config = load_config(file)
     if output is OutputFormat.json:
-        print_json({"valid": True, "config": config.model_dump(mode="json")})
+        print_json({"valid": True, "config": config.model_dump(mode="json"), "access": exposure_json(config)})
         return
     if config.gpu:
         spec = load_catalog().smallest_instance_type(config.gpu, config.compute.gpu_count)
         compute = f"{config.compute.gpu_count} x {config.gpu}" + (f" (smallest: {spec.instance_type})" if spec else "")
     else:
         compute = str(config.instance_type)
-    message(f"[green]valid[/]: {file}")
+    message(f"[green]valid[/]: {escape(str(file))}")
     region = config.region or "unset (--region, AWS_REGION, AWS_DEFAULT_REGION or the profile's)"
     message(f"  name {config.name}, region {region}, tier {config.tier}, compute {compute}")
     message(f"  market {config.compute.market}, services {', '.join(config.services)}, data {config.storage.data}")
+    show_exposure(config)
 
 
 @app.command("schema")

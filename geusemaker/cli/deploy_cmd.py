@@ -83,7 +83,7 @@ def deploy(
 
     Example: geusemaker deploy --config stack.yaml --yes
     """
-    from geusemaker.cli.plan_view import show_plan
+    from geusemaker.cli.plan_view import show_exposure, show_plan
     from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
@@ -104,6 +104,7 @@ def deploy(
     if output is OutputFormat.json:  # stdout carries exactly one JSON document
         p = plan.placement
         message(f"Plan: {p.instance_type} {p.market} in {p.region}/{p.availability_zone}, ${plan.cost.hourly_usd}/h")
+        show_exposure(plan.config)
     else:
         show_plan(plan)
     if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
@@ -133,8 +134,13 @@ def _from_wizard(save_config: Path | None) -> DeploymentConfig:
     existing = {record.name for record in open_store().deployments()}
     stack = Wizard(load_catalog(), existing, public_ip, **WIZARD_PROMPT_OPTIONS).run()
     if save_config is not None:
-        save_config.write_text(dump_config(stack), encoding="utf-8")
-        message(f"Saved the answers to {save_config} (use it with: geusemaker deploy --config {save_config})")
+        from rich.markup import escape
+
+        from geusemaker.cli.files import write_file
+
+        write_file(save_config, dump_config(stack))
+        shown = escape(str(save_config))
+        message(f"Saved the answers to {shown} (use it with: geusemaker deploy --config {shown})")
     return stack
 
 
@@ -236,7 +242,7 @@ def cost(
 
     Example: geusemaker cost --config stack.yaml --output json
     """
-    from geusemaker.cli.plan_view import show_cost, show_quota_increases
+    from geusemaker.cli.plan_view import show_cost, show_exposure, show_quota_increases
     from geusemaker.cli.render import print_json, say
     from geusemaker.config_io import load_config
 
@@ -250,6 +256,7 @@ def cost(
         say(f"{plan.name}: {p.instance_type} ({p.market}) in {p.region}/{p.availability_zone}")
         show_cost(plan.cost)
         show_quota_increases(plan)
+        show_exposure(plan.config)
 
     plan, _ = make_plan(ctx.obj, load_config(config), show_blocked=show)
     show(plan)

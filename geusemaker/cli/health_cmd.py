@@ -19,7 +19,7 @@ LOG_SOURCES = ("boot", "ollama", "n8n", "qdrant", "crawl4ai", "postgres")
 def _deployment(ctx: typer.Context, name: str) -> tuple[Any, Any, Any]:
     """(record, config, clients) of a deployed stack with an instance."""
     from geusemaker.cli.session import open_store
-    from geusemaker.config_io import validate_data
+    from geusemaker.config_io import validate_stored
     from geusemaker.errors import UsageError
 
     store = open_store()
@@ -29,7 +29,7 @@ def _deployment(ctx: typer.Context, name: str) -> tuple[Any, Any, Any]:
     if not record.facts.get("instance_id"):
         raise UsageError(f"{name} has no instance (status {record.status})")
     region = record.facts.get("region", record.region)
-    return record, validate_data(record.config, name), ctx.obj.aws(region)
+    return record, validate_stored(record.config, name), ctx.obj.aws(region)
 
 
 def health(
@@ -67,13 +67,15 @@ def health(
 
 
 def show_report(report: HealthReport) -> None:
+    from rich.markup import escape
+
     from geusemaker.cli.plan_view import STATUS_STYLE
     from geusemaker.cli.render import say, table
 
     style = {"healthy": "green", "degraded": "yellow", "unhealthy": "red"}.get(report.overall, "dim")
     say(f"[bold]{report.name}[/]: [{style}]{report.overall}[/]")
     for check in report.checks:
-        say(f"  [{STATUS_STYLE[check.status]}]{check.status:>7}[/]  {check.name}: {check.detail}")
+        say(f"  [{STATUS_STYLE[check.status]}]{check.status:>7}[/]  {check.name}: {escape(check.detail)}")
     if report.gpus:
         table(
             "\nGPUs",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from geusemaker.cli.render import say, table, usd
+from rich.markup import escape
+
+from geusemaker.cli.render import message, say, table, usd
+from geusemaker.models.access import exposed_services, exposure_warnings
+from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.plan import CostBreakdown, Plan
 
 MAX_CANDIDATE_ROWS = 15
@@ -18,17 +22,29 @@ def show_plan(plan: Plan) -> None:
     show_quota_increases(plan)
     ami = plan.ami
     driver = " (the boot installs the NVIDIA driver)" if ami.needs_driver_install else ""
-    say(f"\n[bold]Machine image[/]: {ami.image_id} {ami.name} [dim](via {ami.source})[/]{driver}")
+    say(f"\n[bold]Machine image[/]: {ami.image_id} {escape(ami.name)} [dim](via {ami.source})[/]{driver}")
     show_checks(plan)
     say("\n[bold]Resources, in order[/]")
     for number, step in enumerate(plan.steps, 1):
         after = f" [dim](after {', '.join(step.depends_on)})[/]" if step.depends_on else ""
-        say(f"  {number:2}. {step.action}{after}")
+        say(f"  {number:2}. {escape(step.action)}{after}")
     if plan.userdata:
         kind = "gzip" if plan.userdata.compressed else "plain"
         say(f"\nUserData: {plan.userdata.bytes:,} bytes ({kind}) of 16,384")
     for note in plan.notes:
-        say(f"[dim]note: {note}[/]")
+        say(f"[dim]note: {escape(note)}[/]")
+    show_exposure(plan.config)
+
+
+def show_exposure(config: DeploymentConfig) -> None:
+    """Who can reach the stack from outside, and a warning for each exposure worth a second look (stderr)."""
+    exposed = exposed_services(config)
+    if not exposed:
+        message("Access: no inbound ports; reach the services with `geusemaker connect` (SSM port forwarding)")
+        return
+    message(f"Access: {', '.join(exposed)} reachable from {', '.join(config.access.allowed_cidrs)}")
+    for warning in exposure_warnings(config):
+        message(f"[bold yellow]warning:[/] {escape(warning)}")
 
 
 def show_candidates(plan: Plan) -> None:
@@ -96,4 +112,4 @@ def show_checks(plan: Plan) -> None:
     say("\n[bold]Checks[/]")
     for check in plan.checks:
         style = STATUS_STYLE[check.status]
-        say(f"  [{style}]{check.status:>7}[/]  {check.name}: {check.detail}")
+        say(f"  [{style}]{check.status:>7}[/]  {check.name}: {escape(check.detail)}")

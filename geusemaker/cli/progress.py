@@ -8,6 +8,8 @@ import time
 from types import TracebackType
 from typing import Any
 
+from rich.markup import escape
+
 from geusemaker.cli.render import err
 from geusemaker.models.plan import Step
 from geusemaker.orchestration.executor import StepEvent
@@ -52,13 +54,13 @@ class StepDisplay:
                 self._started[event.step] = time.monotonic()
             self._state[event.step] = (event.state, event.elapsed_s, event.detail)
         if self._live is None and event.state != "running":
-            detail = f": {event.detail}" if event.detail else ""
+            detail = f": {escape(event.detail)}" if event.detail else ""
             self._console.print(f"  {SYMBOLS[event.state]} {event.step} ({event.elapsed_s:.1f}s){detail}")
 
     def progress(self, kind: str, text: str) -> None:
         _LOG.info("%s: %s: %s", self._title, kind, text)
         elapsed = time.monotonic() - self._begun
-        self._console.print(f"  [dim]{elapsed:5.1f}s {kind}[/]: {text}")
+        self._console.print(f"  [dim]{elapsed:5.1f}s {kind}[/]: {escape(text)}")
 
     def _render(self) -> Any:
         from rich.table import Table

@@ -62,13 +62,14 @@ def table(
     title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()
 ) -> None:
     """A simple table on stdout; columns named in `right` are right-aligned."""
+    from rich.markup import escape
     from rich.table import Table
 
     grid = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
     for column in columns:
         grid.add_column(column, justify="right" if column in right else "left", no_wrap=True)
     for row in rows:
-        grid.add_row(*("-" if cell is None else str(cell) for cell in row))
+        grid.add_row(*("-" if cell is None else escape(str(cell)) for cell in row))
     out().print(grid)
 
 
@@ -79,9 +80,9 @@ def usd(value: float | None, digits: int = 4) -> str:
 def render_error(error: UserError) -> None:
     from rich.markup import escape
 
-    console = err()
-    console.print(f"[bold red]error:[/] {escape(error.message)}")
+    console = err()  # soft wrap: each message stays one line in logs and pipes, however long
+    console.print(f"[bold red]error:[/] {escape(error.message)}", soft_wrap=True)
     for detail in error.details:
-        console.print(f"  - {escape(detail)}")
+        console.print(f"  - {escape(detail)}", soft_wrap=True)
     if error.hint:
-        console.print(f"[bold]hint:[/] {escape(error.hint)}")
+        console.print(f"[bold]hint:[/] {escape(error.hint)}", soft_wrap=True)

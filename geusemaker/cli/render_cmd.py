@@ -20,6 +20,9 @@ def render(
 
     Example: geusemaker render --config stack.yaml --out build/userdata
     """
+    from rich.markup import escape
+
+    from geusemaker.cli.files import ensure_folder, write_file
     from geusemaker.cli.render import message, say
     from geusemaker.config_io import load_config
     from geusemaker.userdata.generator import EC2_USERDATA_LIMIT, BootContext
@@ -28,15 +31,16 @@ def render(
     stack = load_config(config)
     region = stack.region if stack.region not in (None, "auto") else "us-east-1"
     userdata = render_userdata(BootContext(stack, region, needs_driver_install=driver_install, spot=spot))
-    (out / "parts").mkdir(parents=True, exist_ok=True)
-    (out / "user-data").write_bytes(userdata.payload)
+    ensure_folder(out)
+    ensure_folder(out / "parts")
+    write_file(out / "user-data", userdata.payload)
     for name, text in userdata.parts.items():
-        (out / "parts" / name).write_text(text, encoding="utf-8")
-    (out / "docker-compose.yml").write_text(userdata.compose, encoding="utf-8")
+        write_file(out / "parts" / name, text)
+    write_file(out / "docker-compose.yml", userdata.compose)
     kind = "gzip" if userdata.compressed else "plain"
-    say(f"{out / 'user-data'}: {userdata.size:,} bytes ({kind}) of EC2's {EC2_USERDATA_LIMIT:,}")
+    say(f"{escape(str(out / 'user-data'))}: {userdata.size:,} bytes ({kind}) of EC2's {EC2_USERDATA_LIMIT:,}")
     for name, text in userdata.parts.items():
-        say(f"{out / 'parts' / name}: {len(text.encode()):,} bytes")
-    say(f"{out / 'docker-compose.yml'}: {len(userdata.compose.encode()):,} bytes")
+        say(f"{escape(str(out / 'parts' / name))}: {len(text.encode()):,} bytes")
+    say(f"{escape(str(out / 'docker-compose.yml'))}: {len(userdata.compose.encode()):,} bytes")
     if stack.storage.data == "efs":
         message("[dim]The EFS file system id is a placeholder here; deploy fills in the real one.[/]")

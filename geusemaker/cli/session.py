@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,13 @@ def locked(name: str) -> Iterator[None]:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C: the running step finishes, then everything is rolled back."""
+    """SIGTERM behaves like Ctrl-C (exit 130): a deploy's running step finishes, then it is rolled back.
+
+    Signal handlers belong to the main thread; elsewhere (a command run from a worker thread) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

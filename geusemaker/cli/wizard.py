@@ -197,10 +197,14 @@ def _optional_price(text: str) -> bool | str:
 
 
 def _valid_cidr(text: str) -> bool | str:
+    from geusemaker.models.access import is_wide, parse_cidr
+
     try:
-        ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return "a CIDR block like 203.0.113.7/32"
+        network = parse_cidr(text.strip())
+    except ValueError as exc:
+        return str(exc)
+    if is_wide(network):
+        return f"{network} is wider than this wizard opens; give your own address or network (like 203.0.113.7/32)"
     return True
 
 

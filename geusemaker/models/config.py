@@ -2,49 +2,74 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from geusemaker.models.access import AccessConfig, exposure_problem
 from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, UNSUPPORTED_GPUS, gpu_family_problem, normalize_gpu
-from geusemaker.models.names import NAME_PATTERN
+from geusemaker.models.names import NAME_PATTERN, name_problem
 from geusemaker.models.regions import AUTO, normalize_region, region_problem
+from geusemaker.models.rules import RuleViolation, is_stored
+from geusemaker.models.tags import validate_user_tags
+
+__all__ = ["AccessConfig", "DeploymentConfig", "RuleViolation"]
 
 ServiceName = Literal["ollama", "n8n", "qdrant", "crawl4ai", "postgres"]
 ALL_SERVICES: tuple[ServiceName, ...] = ("ollama", "n8n", "qdrant", "crawl4ai", "postgres")
 Market = Literal["spot", "spot-or-on-demand", "on-demand"]
 DataStorage = Literal["efs", "ebs", "none"]
 
+VPC_ID_SCHEMA = r"^vpc-[0-9a-f]{8,17}$"
+SUBNET_ID_SCHEMA = r"^subnet-[0-9a-f]{8,17}$"
+VPC_PATTERN = re.compile(VPC_ID_SCHEMA.strip("^$"))
+SUBNET_PATTERN = re.compile(SUBNET_ID_SCHEMA.strip("^$"))
+#: bounds on free text, so that a wrong value is refused quickly and shown briefly
+MAX_MODEL_NAME_CHARS = 200
+MAX_SHORT_TEXT_CHARS = 64
 OLLAMA_MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za-z0-9._-]+)?$")
 DURATION_PATTERN = re.compile(r"^(-1|0|\d+(\.\d+)?(ms|s|m|h))$")
 DEFAULT_CPU_INSTANCE_TYPE = "m7i.xlarge"
 DEFAULT_GPU = "T4"
 
 
-class RuleViolation(ValueError):
-    """A cross-field rule broken at `path` (relative to the model that checks it)."""
+ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT_CHARS)]
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
+
+def check_name(value: str) -> str:
+    """A stack name as the config, the command line and AWS resource names need it; `ValueError` otherwise."""
+    problem = name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a message, cut to a readable length."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _resource_id(value: str | None, pattern: re.Pattern[str], example: str) -> str | None:
+    if value is not None and not pattern.fullmatch(value):
+        raise ValueError(f"{_shown(value)} is not an id like {example}")
+    return value
 
 
 class _Strict(BaseModel):
-    """Base for config sections: unknown keys are errors, values are not coerced silently."""
+    """Base for config sections: unknown keys are errors, values are not coerced (strict types)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
 
 class ComputeConfig(_Strict):
     """What to run on: a GPU model and count, or an explicit instance type, and how to buy it."""
 
-    gpu: str | None = Field(
+    gpu: ShortText | None = Field(
         default=None, description="GPU alias: t4, a10g, l4, l40s, a100, a100-80gb, h100, h200, b200, b300, rtx-pro-4500"
     )
     gpu_count: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs wanted (1-8)")
-    instance_type: str | None = Field(default=None, description="explicit EC2 instance type, instead of gpu")
+    instance_type: ShortText | None = Field(default=None, description="explicit EC2 instance type, instead of gpu")
     market: Market = Field(default="spot-or-on-demand", description="spot, spot-or-on-demand or on-demand")
     max_hourly_usd: Annotated[float, Field(gt=0, le=1000)] | None = Field(
         default=None, description="refuse placements whose whole stack costs more per hour"
@@ -102,17 +127,19 @@ class StorageConfig(_Strict):
 class OllamaConfig(_Strict):
     """Models pulled at boot and how long they stay loaded."""
 
-    models: list[str] = Field(
+    models: list[Annotated[str, StringConstraints(max_length=MAX_MODEL_NAME_CHARS)]] = Field(
         default_factory=lambda: ["llama3.2:3b"], max_length=20, description="Ollama models pulled at boot"
     )
-    keep_alive: str = Field(default="30m", description="how long a model stays in GPU memory: 5m, 1h, -1 (forever)")
+    keep_alive: ShortText = Field(
+        default="30m", description="how long a model stays in GPU memory: 5m, 1h, -1 (forever)"
+    )
 
     @field_validator("models")
     @classmethod
     def _model_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not OLLAMA_MODEL_PATTERN.match(name):
-                raise ValueError(f"'{name}' is not an Ollama model name (like llama3.2:3b or qwen2.5:7b)")
+            if not OLLAMA_MODEL_PATTERN.fullmatch(name):
+                raise ValueError(f"{_shown(name)} is not an Ollama model name (like llama3.2:3b or qwen2.5:7b)")
         if len(set(value)) != len(value):
             raise ValueError("models are listed more than once")
         return value
@@ -120,42 +147,9 @@ class OllamaConfig(_Strict):
     @field_validator("keep_alive")
     @classmethod
     def _duration(cls, value: str) -> str:
-        if not DURATION_PATTERN.match(value):
-            raise ValueError(f"'{value}' is not a duration; use e.g. 30s, 5m, 1h, 0 or -1")
+        if not DURATION_PATTERN.fullmatch(value):
+            raise ValueError(f"{_shown(value)} is not a duration; use e.g. 30s, 5m, 1h, 0 or -1")
         return value
-
-
-class AccessConfig(_Strict):
-    """How the user reaches the services: SSM port forwarding only, or inbound CIDRs."""
-
-    mode: Literal["ssm", "cidr"] = Field(
-        default="ssm", description="ssm: no inbound ports; cidr: open to allowed_cidrs"
-    )
-    allowed_cidrs: list[str] = Field(
-        default_factory=list, max_length=20, description="CIDR blocks allowed in (mode cidr only)"
-    )
-
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        normalized = []
-        for cidr in value:
-            try:
-                normalized.append(str(ipaddress.ip_network(cidr, strict=False)))
-            except ValueError:
-                raise ValueError(f"'{cidr}' is not a CIDR block (like 203.0.113.7/32)") from None
-        return normalized
-
-    @model_validator(mode="after")
-    def _cidrs_match_mode(self) -> Self:
-        if self.mode == "cidr" and not self.allowed_cidrs:
-            raise RuleViolation("allowed_cidrs", "mode cidr needs at least one entry in allowed_cidrs")
-        if self.mode == "ssm" and self.allowed_cidrs:
-            raise RuleViolation(
-                "allowed_cidrs",
-                "allowed_cidrs is only used with mode: cidr (mode is ssm, which opens no ports)",
-            )
-        return self
 
 
 class LifecycleConfig(_Strict):
@@ -179,10 +173,24 @@ class LifecycleConfig(_Strict):
 class NetworkConfig(_Strict):
     """An existing VPC/subnet to deploy into; a new VPC is created when empty."""
 
-    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="existing VPC to deploy into")
-    subnet_id: str | None = Field(
-        default=None, pattern=r"^subnet-[0-9a-f]{8,17}$", description="existing public subnet (needs vpc_id)"
+    vpc_id: ShortText | None = Field(
+        default=None, description="existing VPC to deploy into (vpc-...)", json_schema_extra={"pattern": VPC_ID_SCHEMA}
     )
+    subnet_id: ShortText | None = Field(
+        default=None,
+        description="existing public subnet (subnet-..., needs vpc_id)",
+        json_schema_extra={"pattern": SUBNET_ID_SCHEMA},
+    )
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, value: str | None) -> str | None:
+        return _resource_id(value, VPC_PATTERN, "vpc-0123456789abcdef0")
+
+    @field_validator("subnet_id")
+    @classmethod
+    def _subnet_id(cls, value: str | None) -> str | None:
+        return _resource_id(value, SUBNET_PATTERN, "subnet-0123456789abcdef0")
 
     @model_validator(mode="after")
     def _subnet_needs_vpc(self) -> Self:
@@ -191,23 +199,13 @@ class NetworkConfig(_Strict):
         return self
 
 
-def _validate_tags(tags: dict[str, str]) -> dict[str, str]:
-    if len(tags) > 40:
-        raise ValueError(f"{len(tags)} tags given; AWS allows 50 per resource and GeuseMaker uses up to 10")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128:
-            raise ValueError(f"tag key '{key[:20]}...' must be 1-128 characters")
-        if key.lower().startswith(("aws:", "geusemaker:")):
-            raise ValueError(f"tag key '{key}' uses a reserved prefix (aws:, geusemaker:)")
-        if len(value) > 256:
-            raise ValueError(f"tag '{key}' value is longer than 256 characters")
-    return tags
-
-
 class DeploymentConfig(_Strict):
     """One GeuseMaker stack."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="lowercase letters, digits and '-', 1-40 chars")
+    name: str = Field(
+        description="lowercase letters, digits and '-', 1-40 chars",
+        json_schema_extra={"pattern": NAME_PATTERN.replace(r"\Z", "$")},  # for editors; messages say it in words
+    )
     region: str | None = Field(
         default=None,
         description="AWS region code, or auto to search every enabled region; unset: --region, AWS_REGION, "
@@ -223,7 +221,14 @@ class DeploymentConfig(_Strict):
     access: AccessConfig = Field(default_factory=AccessConfig)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    tags: dict[str, str] = Field(default_factory=dict, description="your tags, added to every resource")
+    tags: dict[str, Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=dict, description="your tags, added to every resource"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
 
     @field_validator("region")
     @classmethod
@@ -245,11 +250,11 @@ class DeploymentConfig(_Strict):
 
     @field_validator("tags")
     @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        return _validate_tags(value)
+    def _tags(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        return value if is_stored(info) else validate_user_tags(value)
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> Self:
+    def _cross_field_rules(self, info: ValidationInfo) -> Self:
         compute = self.compute
         if self.tier == "gpu":
             if "ollama" not in self.services:
@@ -269,6 +274,9 @@ class DeploymentConfig(_Strict):
             raise RuleViolation(
                 "services", "n8n stores its data in PostgreSQL: services must include postgres with n8n"
             )
+        access = None if is_stored(info) else exposure_problem(self)
+        if access is not None:
+            raise RuleViolation(f"access.{access.path}", str(access))
         if self.network.subnet_id and self.region == AUTO:
             raise RuleViolation(
                 "region", "network.subnet_id pins the region: set region to the subnet's region, not auto"

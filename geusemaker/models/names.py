@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
+#: \Z rather than $ (which also matches before a final newline), so that re.match is exact too
+NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?\Z"
 NAME_RULE = "1-40 characters: lowercase letters, digits and '-', starting with a letter and not ending with '-'"
 _NAME = re.compile(NAME_PATTERN)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from geusemaker.models.access import exposure_json
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
@@ -175,5 +176,6 @@ class Plan:
             ],
             "userdata": self.userdata.as_json() if self.userdata else None,
             "notes": list(self.notes),
+            "access": exposure_json(self.config),
             **self.extra,
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -11,6 +11,7 @@ from geusemaker.errors import CredentialsError, UserError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.market import MarketKind, Price, ResourceRates
 from geusemaker.models.quotas import quota_code
+from geusemaker.planning.pool import read_pool
 from geusemaker.services.capacity import CapacityService
 from geusemaker.services.ec2 import Ec2Service
 from geusemaker.services.pricing import PricingService
@@ -70,7 +71,7 @@ class Gatherer:
 
         `with_quotas` reads the regions' vCPU quotas and usage in the same round.
         """
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="plan") as pool:
+        with read_pool(self.max_workers, "plan") as pool:
             submit: Callable[..., Future[Any]] = pool.submit
             quotas = self._submit_quotas(submit, regions, instance_types, markets) if with_quotas else None
             live = (
@@ -141,7 +142,7 @@ class Gatherer:
         self, facts: Facts, regions: Sequence[str], instance_types: Sequence[str], markets: Sequence[MarketKind]
     ) -> None:
         """Read vCPU quotas and usage for `regions` (a later, smaller round: Service Quotas is rate-limited)."""
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="quota") as pool:
+        with read_pool(self.max_workers, "quota") as pool:
             _apply_quotas(facts, self._submit_quotas(pool.submit, regions, instance_types, markets))
 
     def _submit_quotas(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geusemaker.models.access import exposed_services
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.plan import Step
 
@@ -19,10 +20,11 @@ def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
                  ("vpc", "internet-gateway", "subnet")),
         ]  # fmt: skip
     network = ("vpc",) if own_network else ()
+    exposed = exposed_services(config)
     ports = (
-        "no inbound rules (SSM only)"
-        if config.access.mode == "ssm"
-        else f"inbound from {', '.join(config.access.allowed_cidrs)}"
+        f"inbound to {', '.join(exposed)} from {', '.join(config.access.allowed_cidrs)}"
+        if exposed
+        else "no inbound rules (SSM only)"
     )
     steps += [
         Step("security-group", f"create security group: {ports}", "security-group", network),

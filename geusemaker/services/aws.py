@@ -209,7 +209,8 @@ def translate(exc: BaseException, operation: str = "") -> BaseException:
     if code in NOT_FOUND_CODES or code.endswith((".NotFound", "NotFound", "NotFoundException")):
         return NotFoundError(text, code=code, operation=op)
     if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-        return AwsError(text, code=code, operation=op, hint="The AWS identity lacks a permission; see docs/iam.md.")
+        hint = "The AWS identity lacks a permission; docs/iam-policy.json lists what GeuseMaker needs."
+        return AwsError(text, code=code, operation=op, hint=hint)
     return AwsError(text, code=code, operation=op)
 
 

@@ -99,10 +99,8 @@ class NetworkService:
             {"IpProtocol": "tcp", "FromPort": NFS_PORT, "ToPort": NFS_PORT, "UserIdGroupPairs": [{"GroupId": group}]}
         ]
         permissions += [
-            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-             "IpRanges": [{"CidrIp": cidr, "Description": "geusemaker access.allowed_cidrs"}]}
-            for port, cidr in ingress
-        ]  # fmt: skip
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, **_ip_range(cidr)} for port, cidr in ingress
+        ]
         with translate_errors("ec2:AuthorizeSecurityGroupIngress"):
             self._ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
 
@@ -172,3 +170,11 @@ class NetworkService:
             retry_codes(attempt, _DRAINING, sleep=self._sleep)
         except NotFoundError:
             return
+
+
+def _ip_range(cidr: str) -> dict[str, Any]:
+    """The IpRanges (IPv4) or Ipv6Ranges entry of an ingress rule for `cidr`."""
+    description = "geusemaker access.allowed_cidrs"
+    if ":" in cidr:
+        return {"Ipv6Ranges": [{"CidrIpv6": cidr, "Description": description}]}
+    return {"IpRanges": [{"CidrIp": cidr, "Description": description}]}

@@ -20,6 +20,7 @@ import jinja2
 import yaml
 
 from geusemaker.errors import UsageError
+from geusemaker.models.access import exposed_services, n8n_secure_cookie
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.services import SERVICES, parameter_path, secret_names
 
@@ -95,12 +96,14 @@ def render_template(template: str, **values: Any) -> str:
 
 def render_compose(config: DeploymentConfig) -> str:
     """The docker compose file of the stack (one template for every tier and service subset)."""
+    exposed = exposed_services(config)
     return render_template(
         "docker-compose.yml.j2",
         name=config.name,
         services=config.services,
         images={name: spec.image for name, spec in SERVICES.items()},
-        bind="0.0.0.0" if config.access.mode == "cidr" else "127.0.0.1",
+        binds={name: "0.0.0.0" if name in exposed else "127.0.0.1" for name in SERVICES},
+        n8n_secure_cookie=n8n_secure_cookie(config),
         keep_alive=config.ollama.keep_alive,
         gpu=config.tier == "gpu",
         gpu_overhead_bytes=OLLAMA_GPU_OVERHEAD_BYTES,

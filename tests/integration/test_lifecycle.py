@@ -103,21 +103,24 @@ def _assert_least_privilege_role(iam: Any, role: str, path: str) -> None:
             assert condition["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"].endswith(f"parameter{path}/*")
 
 
-def test_cidr_access_opens_only_the_listed_cidrs(tmp_path: Path, shared_sandbox: str) -> None:
+def test_cidr_access_opens_only_authenticated_services_to_the_listed_cidrs(tmp_path: Path, shared_sandbox: str) -> None:
     extra = (
-        "services: [ollama, qdrant]\naccess:\n  mode: cidr\n  allowed_cidrs: [198.51.100.0/24]\n"
+        "services: [ollama, qdrant]\naccess:\n  mode: cidr\n  allowed_cidrs: [198.51.100.0/24, '2001:db8::/48']\n"
         "storage:\n  data: none\n"
     )
-    assert run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "open", extra), "--yes").code == 0
+    deployed = run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "open", extra), "--yes")
+    assert deployed.code == 0, deployed.err
+    assert "Access: qdrant reachable from 198.51.100.0/24, 2001:db8::/48" in deployed.err
+    assert "warning: plain HTTP" in deployed.err
     try:
         ec2 = boto_client(shared_sandbox, "ec2")
         group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["geusemaker-open"]}])
         opened = sorted(
-            (rule["FromPort"], r["CidrIp"])
+            (rule["FromPort"], r.get("CidrIp") or r["CidrIpv6"])
             for rule in group["SecurityGroups"][0]["IpPermissions"]
-            for r in rule.get("IpRanges", [])
+            for r in [*rule.get("IpRanges", []), *rule.get("Ipv6Ranges", [])]
         )
-        assert opened == [(6333, "198.51.100.0/24"), (11434, "198.51.100.0/24")]
+        assert opened == [(6333, "198.51.100.0/24"), (6333, "2001:db8::/48")], "Ollama has no authentication"
     finally:
         assert run_cli("--sandbox", "destroy", "open", "--yes").code == 0
 

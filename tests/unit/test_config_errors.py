@@ -112,7 +112,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("reserved-tag", "name: s\ntags:\n  'aws:owner': me\n", ["tags", "reserved prefix"]),
     ("tag-not-string", "name: s\ntags:\n  team: [a, b]\n", ["tags.team", "string"]),
     ("services-not-list", "name: s\nservices: ollama\n", ["services", "list"]),
-    ("compute-not-mapping", "name: s\ncompute: t4\n", ["compute", "dictionary"]),
+    ("compute-not-mapping", "name: s\ncompute: t4\n", ["compute", "mapping of settings", "t4"]),
     ("not-a-mapping", "- name: s\n", ["mapping", "list"]),
     ("empty-document", "", ["mapping", "empty"]),
     ("yaml-syntax", "name: s\ncompute:\n  gpu: [t4\n", ["not valid YAML", ":4: "]),

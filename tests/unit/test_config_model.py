@@ -39,10 +39,11 @@ def test_gpu_aliases_are_case_insensitive_with_nvidia_prefix(alias: str) -> None
 
 def test_services_keep_a_canonical_order_and_cidrs_are_normalised() -> None:
     config = parse_config(
-        "name: s\nservices: [postgres, ollama, n8n]\naccess:\n  mode: cidr\n  allowed_cidrs: [203.0.113.7/24]\n"
+        "name: s\nservices: [postgres, ollama, n8n]\naccess:\n  mode: cidr\n"
+        "  allowed_cidrs: [203.0.113.0/24, '2001:DB8:0::/48']\n"
     )
     assert config.services == ["ollama", "n8n", "postgres"]
-    assert config.access.allowed_cidrs == ["203.0.113.0/24"]
+    assert config.access.allowed_cidrs == ["203.0.113.0/24", "2001:db8::/48"]
 
 
 def test_cpu_tier_defaults_to_a_cpu_instance_type() -> None:
