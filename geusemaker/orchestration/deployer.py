@@ -186,7 +186,8 @@ class RegionDeployment:
 
     # -- identity and secrets -------------------------------------------------------------------
     def _role(self) -> None:
-        role = self.iam.create_role(self.name, self.tags)
+        boundary = self.iam.ensure_boundary(self.account)
+        role = self.iam.create_role(self.name, self.tags, boundary)
         self.store.record(self.name, "iam-role", role, "global")
         self.ids["role"] = role
         self.iam.put_policy(role, SSM_AGENT_POLICY, ssm_agent_policy(self.region, self.account))
