@@ -165,3 +165,20 @@ def _patch_seed_images_and_parameters() -> None:
 
     EC2Backend.__init__ = ec2_init  # type: ignore[method-assign]
     SimpleSystemManagerBackend.__init__ = ssm_init  # type: ignore[method-assign]
+
+
+def seed_instance_boundary() -> None:
+    """Create the instance roles' permissions boundary in the sandbox account, as an administrator would."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    from geusemaker.models.instance_policies import BOUNDARY_NAME, BOUNDARY_PATH, boundary_policy
+    from geusemaker.models.tags import TAG_MANAGED
+
+    iam_backends[DEFAULT_ACCOUNT_ID]["global"].create_policy(
+        description="GeuseMaker: the most any GeuseMaker instance role may do",
+        path=BOUNDARY_PATH,
+        policy_document=json.dumps(boundary_policy()),
+        policy_name=BOUNDARY_NAME,
+        tags=[{"Key": TAG_MANAGED, "Value": "true"}],
+    )

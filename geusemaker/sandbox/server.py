@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     patches.set_quotas(dict(args.quota))
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
+    patches.seed_instance_boundary()
     print(f"sandbox listening on http://{args.host}:{args.port}", flush=True)
 
     stop = threading.Event()
