@@ -18,8 +18,7 @@ EC2_TRUST = {
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 BOUNDARY_SETUP = (
     "An administrator creates it once per account: `aws iam create-policy --path {path} --policy-name {name} "
-    "--policy-document file://instance-boundary-policy.json` (the document is docs/instance-boundary-policy.json; "
-    "see docs/permissions.md)."
+    "--policy-document file://docs/instance-boundary-policy.json` (see docs/permissions.md)."
 )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.awsfakes import Faults
+from tests.awsfakes import Faults, tagged_resources
 from tests.conftest import ROOT
 from tests.iamsim import Request, allows
 from tests.policy_requests import World, health_requests, requests_for
@@ -53,3 +53,21 @@ def test_the_evaluator_sees_what_action_names_alone_would_miss() -> None:
     assert not allows(policy, Request("ec2:RunInstances", theirs))
     assert not allows(policy, Request("iam:CreateRole", role))
     assert not allows(policy, Request("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}))
+
+
+def test_a_missing_boundary_the_operator_may_not_create_stops_the_deploy_clearly(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    faults = Faults().install(monkeypatch)
+    faults.fail[("iam.GetPolicy", 1)] = ("NoSuchEntity", "Policy GeuseMakerInstanceBoundary was not found.")
+    faults.fail[("iam.CreatePolicy", 1)] = ("AccessDenied", "not authorized to perform: iam:CreatePolicy")
+    config = tmp_path / "stack.yaml"
+    config.write_text("name: noboundary\nregion: us-east-1\n")
+    result = cli("--sandbox", "deploy", "-c", str(config), "--yes")
+    assert result.code == 3, result.text
+    assert "policy/geusemaker/GeuseMakerInstanceBoundary does not exist" in result.text
+    assert "aws iam create-policy --path /geusemaker/ --policy-name GeuseMakerInstanceBoundary" in result.text
+    assert "Traceback" not in result.text
+    created = [c for c in faults.calls if c.split(".")[1].startswith(("Create", "Put", "Run"))]
+    assert created == ["iam.CreatePolicy"], "it stops before creating anything"
+    assert tagged_resources(shared_sandbox, "noboundary") == []
