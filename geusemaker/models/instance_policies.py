@@ -141,3 +141,26 @@ def boundary_policy() -> dict[str, Any]:
             },
         ]
     )
+
+
+def _normalized(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement with single values as one-element lists, lists sorted, and no Sid (for comparing)."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in value.items()}
+        if isinstance(value, str | list):
+            return sorted([value] if isinstance(value, str) else value)
+        return value
+
+    return {key: norm(value) for key, value in statement.items() if key != "Sid"}
+
+
+def missing_boundary_statements(document: dict[str, Any]) -> list[str]:
+    """Sids of the product's boundary statements that `document` (an existing boundary) lacks.
+
+    Statements an administrator added (Session Manager logging, say) do not count against it.
+    """
+    statements = document.get("Statement", [])
+    present = [_normalized(s) for s in ([statements] if isinstance(statements, dict) else statements)]
+    return [s["Sid"] for s in boundary_policy()["Statement"] if _normalized(s) not in present]

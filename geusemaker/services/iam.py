@@ -6,7 +6,13 @@ import json
 from typing import Any
 
 from geusemaker.errors import AwsError, NotFoundError, PreconditionError
-from geusemaker.models.instance_policies import BOUNDARY_NAME, BOUNDARY_PATH, boundary_arn, boundary_policy
+from geusemaker.models.instance_policies import (
+    BOUNDARY_NAME,
+    BOUNDARY_PATH,
+    boundary_arn,
+    boundary_policy,
+    missing_boundary_statements,
+)
 from geusemaker.models.tags import TAG_MANAGED, tag_list
 from geusemaker.services.aws import AwsClients, translate_errors
 
@@ -29,6 +35,18 @@ def _boundary_missing(arn: str, why: str) -> PreconditionError:
     )
 
 
+def _boundary_outdated(arn: str, missing: list[str]) -> PreconditionError:
+    return PreconditionError(
+        f"the instance roles' permissions boundary {arn} lacks what this version of GeuseMaker's instances "
+        f"need ({', '.join(missing)})",
+        hint=(
+            f"An administrator updates it: `aws iam create-policy-version --policy-arn {arn} --set-as-default "
+            "--policy-document file://docs/instance-boundary-policy.json` (keep any statements you added; "
+            "see docs/permissions.md)."
+        ),
+    )
+
+
 def role_name(deployment: str) -> str:
     return f"geusemaker-{deployment}"
 
@@ -44,7 +62,8 @@ class IamService:
         arn = boundary_arn(account)
         try:
             with translate_errors("iam:GetPolicy"):
-                self._iam.get_policy(PolicyArn=arn)
+                version = self._iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            self._check_current(arn, version)
             return arn
         except NotFoundError:
             pass
@@ -67,6 +86,23 @@ class IamService:
             if exc.code != "EntityAlreadyExists":
                 raise
         return arn
+
+    def _check_current(self, arn: str, version: str) -> None:
+        """Raise when the existing boundary lacks a statement this version's instances need."""
+        try:
+            with translate_errors("iam:GetPolicyVersion"):
+                document = self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        except AwsError as exc:
+            if exc.code in DENIED_CODES:
+                return  # an identity that may not read it cannot check it; the boot reports what fails
+            raise
+        if isinstance(document, str):
+            from urllib.parse import unquote
+
+            document = json.loads(unquote(document))
+        missing = missing_boundary_statements(document)
+        if missing:
+            raise _boundary_outdated(arn, missing)
 
     def create_role(self, deployment: str, user_tags: dict[str, str], boundary: str) -> str:
         """Create the instance role with `boundary` as its permissions boundary."""

@@ -53,3 +53,34 @@ def test_create_role_denied_for_the_boundary_says_so() -> None:
             iam.create_role("shop", {}, boundary_arn(ACCOUNT))
         assert "GeuseMakerInstanceBoundary" in caught.value.message
         assert "operator policy allows roles only with it" in caught.value.message
+
+
+def _boundary_with(raw: object, statements: list[dict[str, object]]) -> None:
+    raw.create_policy(  # type: ignore[attr-defined]
+        PolicyName="GeuseMakerInstanceBoundary",
+        Path="/geusemaker/",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+
+
+def test_an_outdated_boundary_is_named_with_what_it_lacks_and_how_to_update_it() -> None:
+    with inprocess_aws() as clients:
+        raw = clients.client("iam", "us-east-1")
+        statements = [s for s in boundary_policy()["Statement"] if s["Sid"] != "MountFileSystems"]
+        _boundary_with(raw, statements)
+        with pytest.raises(PreconditionError) as caught:
+            IamService(clients).ensure_boundary(ACCOUNT)
+        assert "lacks" in caught.value.message and "MountFileSystems" in caught.value.message
+        assert caught.value.hint and "aws iam create-policy-version" in caught.value.hint
+
+
+def test_statements_an_administrator_added_to_the_boundary_are_kept_and_accepted() -> None:
+    with inprocess_aws() as clients:
+        raw = clients.client("iam", "us-east-1")
+        logging = {"Sid": "SessionLogs", "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}
+        reordered = [
+            {**s, "Action": list(reversed(s["Action"])) if isinstance(s["Action"], list) else [s["Action"]]}
+            for s in boundary_policy()["Statement"]
+        ]
+        _boundary_with(raw, [logging, *reversed(reordered)])
+        assert IamService(clients).ensure_boundary(ACCOUNT) == boundary_arn(ACCOUNT)

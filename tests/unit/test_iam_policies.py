@@ -89,7 +89,8 @@ def test_the_operator_policy_cannot_pass_or_attach_roles_beyond_the_products(ope
             resources = [r for s in statements for r in _as_list(s["Resource"])]
             expected = {
                 "iam:CreateServiceLinkedRole": "aws-service-role/",
-                "iam:GetPolicy": "/geusemaker/GeuseMaker",
+                "iam:GetPolicy": "/geusemaker/GeuseMakerInstanceBoundary",
+                "iam:GetPolicyVersion": "/geusemaker/GeuseMakerInstanceBoundary",
             }.get(action, "/geusemaker/geusemaker-")
             assert all(expected in r for r in resources), (action, resources)
 

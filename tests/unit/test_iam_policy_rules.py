@@ -49,6 +49,7 @@ def test_roles_are_created_and_changed_only_with_the_instance_boundary(operator:
         assert not allows(operator, Request(action, ROLE)), action
         assert not allows(operator, Request(action, BOUNDARY)), action
     assert allows(operator, Request("iam:GetPolicy", BOUNDARY))
+    assert allows(operator, Request("iam:GetPolicyVersion", BOUNDARY))
 
 
 def test_the_boundary_holds_every_instance_policy_and_nothing_else() -> None:
