@@ -140,6 +140,8 @@ class Faults:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.bodies: dict[str, list[bytes]] = {}
+        #: (call, url, body) of every request, in order
+        self.requests: list[tuple[str, str, bytes]] = []
         self.fail: dict[tuple[str, int], tuple[str, str]] = {}
         self.respond: dict[tuple[str, int], tuple[int, dict[str, str], bytes]] = {}
         self.respond_all: dict[str, tuple[int, dict[str, str], bytes]] = {}
@@ -177,6 +179,7 @@ class Faults:
             self.calls.append(call)
             body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
             self.bodies.setdefault(call, []).append(body)
+            self.requests.append((call, str(request.url), body))
             self._seen[call] = self._seen.get(call, 0) + 1
             key = (call, self._seen[call])
         service = call.split(".", 1)[0]

@@ -15,6 +15,9 @@ from geusemaker.models.services import parameter_path
 
 SSM_AGENT_POLICY = "geusemaker-ssm-agent"
 DEPLOYMENT_POLICY = "geusemaker-deployment"
+#: The permissions boundary of every instance role: its path and name, in the operator's account.
+BOUNDARY_PATH = "/geusemaker/"
+BOUNDARY_NAME = "GeuseMakerInstanceBoundary"
 
 #: The SSM agent's channels: Run Command (ec2messages; ssmmessages on recent agents) and sessions.
 #: These actions have no resource-level permissions.
@@ -32,6 +35,11 @@ _AGENT_CHANNELS = [
 ]
 #: Registration and the association poll of the agent, on the instance itself.
 _AGENT_ON_INSTANCE = ["ssm:UpdateInstanceInformation", "ssm:ListInstanceAssociations"]
+
+
+def boundary_arn(account: str) -> str:
+    """The ARN of the instance roles' permissions boundary in `account`."""
+    return f"arn:aws:iam::{account}:policy{BOUNDARY_PATH}{BOUNDARY_NAME}"
 
 
 def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -88,3 +96,71 @@ def deployment_policy(deployment: str, region: str, account: str, file_system_ar
             }
         )
     return _document(statements)
+
+
+def boundary_policy() -> dict[str, Any]:
+    """The permissions boundary of every instance role: the union of the inline policies over all deployments.
+
+    An instance role can never do more than this, whatever inline policy it is given, and neither can
+    anyone who assumes it: the operator policy allows creating roles and changing their inline policies
+    only with this boundary attached.
+    """
+    parameters = "arn:aws:ssm:*:*:parameter/geusemaker"
+    return _document(
+        [
+            {"Sid": "AgentChannels", "Effect": "Allow", "Action": list(_AGENT_CHANNELS), "Resource": "*"},
+            {
+                "Sid": "AgentRegistration",
+                "Effect": "Allow",
+                "Action": list(_AGENT_ON_INSTANCE),
+                "Resource": "arn:aws:ec2:*:*:instance/*",
+            },
+            {
+                "Sid": "ReadGeuseMakerSecrets",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParametersByPath", "ssm:GetParameters", "ssm:GetParameter"],
+                "Resource": [parameters, f"{parameters}/*"],
+            },
+            {
+                "Sid": "DecryptGeuseMakerSecretsViaSsm",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": "arn:aws:kms:*:*:key/*",
+                "Condition": {
+                    "StringLike": {
+                        "kms:ViaService": "ssm.*.amazonaws.com",
+                        "kms:EncryptionContext:PARAMETER_ARN": f"{parameters}/*",
+                    }
+                },
+            },
+            {
+                "Sid": "MountFileSystems",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": "arn:aws:elasticfilesystem:*:*:file-system/*",
+            },
+        ]
+    )
+
+
+def _normalized(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement with single values as one-element lists, lists sorted, and no Sid (for comparing)."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in value.items()}
+        if isinstance(value, str | list):
+            return sorted([value] if isinstance(value, str) else value)
+        return value
+
+    return {key: norm(value) for key, value in statement.items() if key != "Sid"}
+
+
+def missing_boundary_statements(document: dict[str, Any]) -> list[str]:
+    """Sids of the product's boundary statements that `document` (an existing boundary) lacks.
+
+    Statements an administrator added (Session Manager logging, say) do not count against it.
+    """
+    statements = document.get("Statement", [])
+    present = [_normalized(s) for s in ([statements] if isinstance(statements, dict) else statements)]
+    return [s["Sid"] for s in boundary_policy()["Statement"] if _normalized(s) not in present]

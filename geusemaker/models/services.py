@@ -21,6 +21,9 @@ class ServiceSpec:
     health: str
     #: exposed outside 127.0.0.1 in access mode cidr
     public: bool = True
+    #: (variable, secret): secrets the image reads from a file named by `variable` (compose secrets),
+    #: so that they are not in the container's environment (docker inspect, the process environment)
+    file_secrets: tuple[tuple[str, str], ...] = ()
 
 
 SERVICES: dict[str, ServiceSpec] = {
@@ -29,9 +32,13 @@ SERVICES: dict[str, ServiceSpec] = {
         ServiceSpec("ollama", "ollama/ollama:0.12.10", 11434, 0, (),
                     "curl -fsS http://127.0.0.1:11434/api/version"),
         ServiceSpec("postgres", "postgres:16.6-alpine", 5432, 70, ("POSTGRES_PASSWORD",),
-                    "docker exec geusemaker-postgres-1 pg_isready -U geusemaker", public=False),
+                    "docker exec geusemaker-postgres-1 pg_isready -U geusemaker", public=False,
+                    file_secrets=(("POSTGRES_PASSWORD_FILE", "POSTGRES_PASSWORD"),)),
+        # n8n 1.80 reads DB_POSTGRESDB_PASSWORD_FILE but ignores N8N_ENCRYPTION_KEY_FILE (later releases read it):
+        # the key stays in the environment, out of reach of workflows (N8N_BLOCK_ENV_ACCESS_IN_NODE).
         ServiceSpec("n8n", "n8nio/n8n:1.80.0", 5678, 1000, ("POSTGRES_PASSWORD", "N8N_ENCRYPTION_KEY"),
-                    "curl -fsS http://127.0.0.1:5678/healthz"),
+                    "curl -fsS http://127.0.0.1:5678/healthz",
+                    file_secrets=(("DB_POSTGRESDB_PASSWORD_FILE", "POSTGRES_PASSWORD"),)),
         ServiceSpec("qdrant", "qdrant/qdrant:v1.13.4", 6333, 0, ("QDRANT_API_KEY",),
                     "curl -fsS http://127.0.0.1:6333/readyz"),
         ServiceSpec("crawl4ai", "unclecode/crawl4ai:0.6.0-r1", 11235, None, ("CRAWL4AI_API_TOKEN",),
@@ -43,6 +50,54 @@ SERVICES: dict[str, ServiceSpec] = {
 def secret_names(services: Sequence[str]) -> list[str]:
     """The secrets a set of services needs, each once, in a stable order."""
     return sorted({name for service in services for name in SERVICES[service].secrets})
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """One secret written at boot into a file that only its service's user may read, mounted by compose."""
+
+    service: str
+    variable: str
+    secret: str
+    uid: int
+
+    @property
+    def key(self) -> str:
+        """The compose secret's name (also the file name on the host and under /run/secrets)."""
+        return f"{self.service}_{self.secret.lower()}"
+
+    @property
+    def host_path(self) -> str:
+        return f"{SECRET_FILES_DIR}/{self.key}"
+
+    @property
+    def container_path(self) -> str:
+        return f"/run/secrets/{self.key}"
+
+
+#: Where the boot writes the file-borne secrets (root-only directory; each file 0400, owned by its reader).
+SECRET_FILES_DIR = "/etc/geusemaker/secrets"
+
+
+def secret_files(services: Sequence[str]) -> list[SecretFile]:
+    """The secrets the services read from files, one file per (service, secret)."""
+    return [
+        SecretFile(name, variable, secret, SERVICES[name].data_uid or 0)
+        for name in services
+        for variable, secret in SERVICES[name].file_secrets
+    ]
+
+
+def env_secret_names(services: Sequence[str]) -> list[str]:
+    """The secrets some service still reads from its environment (the compose env file)."""
+    return sorted(
+        {
+            secret
+            for name in services
+            for secret in SERVICES[name].secrets
+            if secret not in {s for _, s in SERVICES[name].file_secrets}
+        }
+    )
 
 
 def parameter_path(deployment: str) -> str:

@@ -133,6 +133,8 @@ class RegionDeployment:
             "instance": self._instance,
         }
         steps = [s for s in self.plan.steps if s.id in actions]
+        # before anything is created: a missing boundary stops the deploy with nothing to undo
+        self.ids["boundary"] = self.iam.ensure_boundary(self.account)
         run_steps(steps, actions, self.on_event, cancelled=self.cancelled)
         assert self.launched is not None
         return self.launched
@@ -188,7 +190,7 @@ class RegionDeployment:
 
     # -- identity and secrets -------------------------------------------------------------------
     def _role(self) -> None:
-        role = self.iam.create_role(self.name, self.tags)
+        role = self.iam.create_role(self.name, self.tags, self.ids["boundary"])
         self.store.record(self.name, "iam-role", role, "global")
         self.ids["role"] = role
         self.iam.put_policy(role, SSM_AGENT_POLICY, ssm_agent_policy(self.region, self.account))

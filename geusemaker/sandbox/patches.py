@@ -247,3 +247,20 @@ def _patch_launch_template_source_version() -> None:
 
     LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
     LaunchTemplate.create_version = create_version  # type: ignore[method-assign]
+
+
+def seed_instance_boundary() -> None:
+    """Create the instance roles' permissions boundary in the sandbox account, as an administrator would."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    from geusemaker.models.instance_policies import BOUNDARY_NAME, BOUNDARY_PATH, boundary_policy
+    from geusemaker.models.tags import TAG_MANAGED
+
+    iam_backends[DEFAULT_ACCOUNT_ID]["global"].create_policy(
+        description="GeuseMaker: the most any GeuseMaker instance role may do",
+        path=BOUNDARY_PATH,
+        policy_document=json.dumps(boundary_policy()),
+        policy_name=BOUNDARY_NAME,
+        tags=[{"Key": TAG_MANAGED, "Value": "true"}],
+    )

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     patches.enable_regions(set(args.enable_region))
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
+    patches.seed_instance_boundary()
     print(f"sandbox listening on http://{args.host}:{args.port}", flush=True)
 
     stop = threading.Event()

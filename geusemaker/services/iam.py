@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from geusemaker.errors import NotFoundError
-from geusemaker.models.tags import owned, tag_list
+from geusemaker.errors import AwsError, NotFoundError, PreconditionError
+from geusemaker.models.instance_policies import (
+    BOUNDARY_NAME,
+    BOUNDARY_PATH,
+    boundary_arn,
+    boundary_policy,
+    missing_boundary_statements,
+)
+from geusemaker.models.tags import TAG_MANAGED, owned, tag_list
 from geusemaker.services.aws import AwsClients, translate_errors
 
 IAM_PATH = "/geusemaker/"
@@ -14,6 +21,30 @@ EC2_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+BOUNDARY_SETUP = (
+    "An administrator creates it once per account: `aws iam create-policy --path {path} --policy-name {name} "
+    "--policy-document file://docs/instance-boundary-policy.json` (see docs/permissions.md)."
+)
+
+
+def _boundary_missing(arn: str, why: str) -> PreconditionError:
+    return PreconditionError(
+        f"the instance roles' permissions boundary {arn} {why}",
+        hint=BOUNDARY_SETUP.format(path=BOUNDARY_PATH, name=BOUNDARY_NAME),
+    )
+
+
+def _boundary_outdated(arn: str, missing: list[str]) -> PreconditionError:
+    return PreconditionError(
+        f"the instance roles' permissions boundary {arn} lacks what this version of GeuseMaker's instances "
+        f"need ({', '.join(missing)})",
+        hint=(
+            f"An administrator updates it: `aws iam create-policy-version --policy-arn {arn} --set-as-default "
+            "--policy-document file://docs/instance-boundary-policy.json` (keep any statements you added; "
+            "see docs/permissions.md)."
+        ),
+    )
 
 
 def role_name(deployment: str) -> str:
@@ -26,16 +57,74 @@ class IamService:
     def __init__(self, clients: AwsClients) -> None:
         self._iam = clients.client("iam", "us-east-1")
 
-    def create_role(self, deployment: str, user_tags: dict[str, str]) -> str:
+    def ensure_boundary(self, account: str) -> str:
+        """The ARN of the instance roles' permissions boundary, created first where it is missing and allowed."""
+        arn = boundary_arn(account)
+        try:
+            with translate_errors("iam:GetPolicy"):
+                version = self._iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            self._check_current(arn, version)
+            return arn
+        except NotFoundError:
+            pass
+        except AwsError as exc:
+            if exc.code not in DENIED_CODES:
+                raise
+            return arn  # not allowed to look: CreateRole tells whether it exists
+        try:
+            with translate_errors("iam:CreatePolicy"):
+                self._iam.create_policy(
+                    PolicyName=BOUNDARY_NAME,
+                    Path=BOUNDARY_PATH,
+                    PolicyDocument=json.dumps(boundary_policy()),
+                    Description="GeuseMaker: the most any GeuseMaker instance role may do",
+                    Tags=[{"Key": TAG_MANAGED, "Value": "true"}],
+                )
+        except AwsError as exc:
+            if exc.code in DENIED_CODES:
+                raise _boundary_missing(arn, "does not exist, and this identity may not create it") from None
+            if exc.code != "EntityAlreadyExists":
+                raise
+        return arn
+
+    def _check_current(self, arn: str, version: str) -> None:
+        """Raise when the existing boundary lacks a statement this version's instances need."""
+        try:
+            with translate_errors("iam:GetPolicyVersion"):
+                document = self._iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        except AwsError as exc:
+            if exc.code in DENIED_CODES:
+                return  # an identity that may not read it cannot check it; the boot reports what fails
+            raise
+        if isinstance(document, str):
+            from urllib.parse import unquote
+
+            document = json.loads(unquote(document))
+        missing = missing_boundary_statements(document)
+        if missing:
+            raise _boundary_outdated(arn, missing)
+
+    def create_role(self, deployment: str, user_tags: dict[str, str], boundary: str) -> str:
+        """Create the instance role with `boundary` as its permissions boundary."""
         name = role_name(deployment)
-        with translate_errors("iam:CreateRole"):
-            self._iam.create_role(
-                RoleName=name,
-                Path=IAM_PATH,
-                AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
-                Description=f"GeuseMaker {deployment} instance role",
-                Tags=tag_list(deployment, "iam-role", user_tags),
-            )
+        try:
+            with translate_errors("iam:CreateRole"):
+                self._iam.create_role(
+                    RoleName=name,
+                    Path=IAM_PATH,
+                    AssumeRolePolicyDocument=json.dumps(EC2_TRUST),
+                    Description=f"GeuseMaker {deployment} instance role",
+                    PermissionsBoundary=boundary,
+                    Tags=tag_list(deployment, "iam-role", user_tags),
+                )
+        except NotFoundError:
+            raise _boundary_missing(boundary, "does not exist") from None
+        except AwsError as exc:
+            if exc.code in DENIED_CODES:
+                raise _boundary_missing(
+                    boundary, f"could not be used: {exc.message} (the operator policy allows roles only with it)"
+                ) from None
+            raise
         return name
 
     def put_policy(self, role: str, name: str, policy: dict[str, Any]) -> None:

@@ -22,7 +22,14 @@ import yaml
 from geusemaker.errors import UsageError
 from geusemaker.models.access import exposed_services, n8n_secure_cookie
 from geusemaker.models.config import DeploymentConfig
-from geusemaker.models.services import SERVICES, parameter_path, secret_names
+from geusemaker.models.services import (
+    SECRET_FILES_DIR,
+    SERVICES,
+    env_secret_names,
+    parameter_path,
+    secret_files,
+    secret_names,
+)
 
 EC2_USERDATA_LIMIT = 16_384
 DATA_DIR = "/opt/geusemaker/data"
@@ -109,6 +116,8 @@ def render_compose(config: DeploymentConfig) -> str:
         gpu_overhead_bytes=OLLAMA_GPU_OVERHEAD_BYTES,
         max_loaded_models=max(1, len(config.ollama.models)),
         data_dir=DATA_DIR,
+        secret_files={f.service: f for f in secret_files(config.services)},
+        all_secret_files=secret_files(config.services),
     )
 
 
@@ -128,6 +137,9 @@ def render(context: BootContext) -> RenderedUserData:
         "file_system_id": context.file_system_id,
         "parameter_path": parameter_path(config.name),
         "secrets": secret_names(config.services),
+        "secret_files": secret_files(config.services),
+        "secret_files_dir": SECRET_FILES_DIR,
+        "env_secrets": env_secret_names(config.services),
         "data_dirs": [(s, SERVICES[s].data_uid) for s in config.services if SERVICES[s].data_uid is not None],
         "models": config.ollama.models if "ollama" in config.services else [],
         "ollama_image": SERVICES["ollama"].image,

@@ -1,57 +1,73 @@
-"""docs/iam-policy.json allows every AWS call GeuseMaker makes (recorded from a real deploy and destroy)."""
+"""docs/iam-policy.json allows every AWS request GeuseMaker makes, resource by resource, with its conditions.
+
+A real deploy and destroy run against the sandbox; every call is recorded with its parameters and
+turned into the authorization requests AWS makes (tests/policy_requests.py), which the policy
+evaluator (tests/iamsim.py) checks against the documented policy.
+"""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.awsfakes import Faults
+from tests.awsfakes import Faults, tagged_resources
 from tests.conftest import ROOT
-
-IAM_PREFIX = {
-    "ec2": "ec2", "iam": "iam", "ssm": "ssm", "efs": "elasticfilesystem", "sts": "sts", "pricing": "pricing",
-    "service-quotas": "servicequotas", "resource-groups-tagging-api": "tag",
-}  # fmt: skip
-HEALTH_CALLS = ["ssm.SendCommand", "ssm.GetCommandInvocation", "ssm.DescribeInstanceInformation", "ssm.StartSession"]
-#: Permissions AWS checks besides the call's own (tag on create, the fleet's launch, EFS's network interfaces).
-IMPLIED = {
-    "ec2:CreateFleet": ["ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"],
-    "ec2:CreateVpc": ["ec2:CreateTags"],
-    "ec2:CreateLaunchTemplate": ["ec2:CreateTags"],
-    "elasticfilesystem:CreateFileSystem": ["elasticfilesystem:TagResource"],
-    "elasticfilesystem:CreateMountTarget": [
-        "ec2:CreateNetworkInterface", "ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces",
-    ],
-    "iam:CreateRole": ["iam:TagRole"],
-    "iam:CreateInstanceProfile": ["iam:TagInstanceProfile"],
-    "ssm:PutParameter": ["ssm:AddTagsToResource"],
-}  # fmt: skip
+from tests.iamsim import Request, allows
+from tests.policy_requests import World, health_requests, requests_for
 
 
-def _allowed(action: str, policy: dict) -> bool:  # type: ignore[type-arg]
-    statements = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    patterns = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
-    return any(fnmatch.fnmatchcase(action, pattern) for pattern in patterns)
-
-
-def test_the_documented_policy_covers_every_call(
+def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
     cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     faults = Faults().install(monkeypatch)
     config = tmp_path / "stack.yaml"
-    config.write_text("name: policy\nregion: us-east-1\n")
+    config.write_text("name: policy\nregion: us-east-1\nstorage:\n  data: efs\n")
+    world = World("us-east-1")
     assert cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
+    world.observe(shared_sandbox)
+    instance = next(
+        i for i, tags in world.tags.items() if i.startswith("i-") and tags.get("geusemaker:deployment") == "policy"
+    )
     assert cli("--sandbox", "destroy", "policy", "--yes").code == 0
+
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
-    actions = set()
-    for call in [*faults.calls, *HEALTH_CALLS]:
-        service, operation = call.split(".", 1)
-        actions.add(f"{IAM_PREFIX[service]}:{operation}")
+    checked = [*requests_for(faults.requests, world), *(("health", r) for r in health_requests(world, instance))]
+    actions = {r.action for _, r in checked}
     assert len(actions) > 40
+    assert {"ec2:DeleteNetworkInterface", "iam:PassRole", "ec2:CreateNetworkInterface", "ec2:RunInstances"} <= actions
     assert "iam:AttachRolePolicy" not in actions, "the instance role has inline policies only"
-    actions |= {implied for action in list(actions) for implied in IMPLIED.get(action, [])}
-    missing = sorted(a for a in actions if not _allowed(a, policy))
-    assert missing == []
+    assert "iam:CreatePolicy" not in actions, "the sandbox holds the boundary, as an administrator's account would"
+    denied = sorted(
+        {f"{call}: {r.action} on {r.resource} {dict(r.context)}" for call, r in checked if not allows(policy, r)}
+    )
+    assert denied == []
+
+
+def test_the_evaluator_sees_what_action_names_alone_would_miss() -> None:
+    """The checks above depend on resources and conditions: the policy must deny the same calls elsewhere."""
+    policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    theirs = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-theirs"
+    role = "arn:aws:iam::123456789012:role/geusemaker/geusemaker-policy"
+    assert not allows(policy, Request("ec2:RunInstances", theirs))
+    assert not allows(policy, Request("iam:CreateRole", role))
+    assert not allows(policy, Request("iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"}))
+
+
+def test_a_missing_boundary_the_operator_may_not_create_stops_the_deploy_clearly(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    faults = Faults().install(monkeypatch)
+    faults.fail[("iam.GetPolicy", 1)] = ("NoSuchEntity", "Policy GeuseMakerInstanceBoundary was not found.")
+    faults.fail[("iam.CreatePolicy", 1)] = ("AccessDenied", "not authorized to perform: iam:CreatePolicy")
+    config = tmp_path / "stack.yaml"
+    config.write_text("name: noboundary\nregion: us-east-1\n")
+    result = cli("--sandbox", "deploy", "-c", str(config), "--yes")
+    assert result.code == 3, result.text
+    assert "policy/geusemaker/GeuseMakerInstanceBoundary does not exist" in result.text
+    assert "aws iam create-policy --path /geusemaker/ --policy-name GeuseMakerInstanceBoundary" in result.text
+    assert "Traceback" not in result.text
+    created = [c for c in faults.calls if c.split(".")[1].startswith(("Create", "Put", "Run"))]
+    assert created == ["iam.CreatePolicy"], "it stops before creating anything"
+    assert tagged_resources(shared_sandbox, "noboundary") == []

@@ -68,7 +68,7 @@ def test_full_gpu_boot_succeeds_and_records_progress(tmp_path: Path) -> None:
     assert secrets.stat().st_mode & 0o777 == 0o600
     names = {line.split("=", 1)[0] for line in secrets.read_text().splitlines()}
     assert names - {f"GM_MEM_{s.upper()}" for s in SERVICES} == {
-        "POSTGRES_PASSWORD", "N8N_ENCRYPTION_KEY", "QDRANT_API_KEY", "CRAWL4AI_API_TOKEN",
+        "N8N_ENCRYPTION_KEY", "QDRANT_API_KEY", "CRAWL4AI_API_TOKEN",
     }  # fmt: skip
     for service in ("ollama", "n8n", "qdrant", "postgres"):
         assert (sim.root / "opt/geusemaker/data" / service).stat().st_mode & 0o777 == 0o750
@@ -213,3 +213,29 @@ def test_model_pull_retries_and_reports(tmp_path: Path) -> None:
         "docker exec geusemaker-ollama-1 ollama pull qwen2.5:0.5b",
     ]
     assert (sim.root / "var/lib/geusemaker/models.json").read_text().startswith('{"pulled": "llama3.2:3b qwen2.5:0.5b"')
+
+
+def test_the_database_password_reaches_postgres_and_n8n_only_as_files_their_users_read(tmp_path: Path) -> None:
+    """The compose secrets the stack mounts exist after the boot: the value alone, 0400, owned by the reader."""
+    import yaml
+
+    document = {"name": "sim", "region": "eu-west-1"}
+    userdata = render(BootContext(validate_data(document), "eu-west-1", file_system_id="fs-0123456789abcdef0"))
+    sim = BootSim(tmp_path)
+    sim.install(userdata)
+    values = generate_secret_values(userdata_services(document))
+    sim.set_secrets(values, parameter_path("sim"))
+    assert sim.run().returncode == 0, sim.log()
+    compose = yaml.safe_load(userdata.compose)
+    readers = {"postgres_postgres_password": 70, "n8n_postgres_password": 1000}
+    assert {key: spec["file"] for key, spec in compose["secrets"].items()} == {
+        key: f"/etc/geusemaker/secrets/{key}" for key in readers
+    }
+    for key, uid in readers.items():
+        path = sim.root / "etc/geusemaker/secrets" / key
+        assert path.read_bytes() == values["POSTGRES_PASSWORD"].encode(), "the value alone, without a newline"
+        assert path.stat().st_mode & 0o777 == 0o400
+        assert f"chown {uid}:{uid} {path}" in sim.calls()
+    assert (sim.root / "etc/geusemaker/secrets").stat().st_mode & 0o777 == 0o700
+    assert values["POSTGRES_PASSWORD"] not in (sim.root / "etc/geusemaker/secrets.env").read_text()
+    assert not (sim.root / "etc/geusemaker/secrets.all").exists()

@@ -121,6 +121,24 @@ def test_secrets_never_appear_in_the_user_data() -> None:
     assert parameter_path("matrix") in userdata.parts["boot.sh"], "the boot reads them from SSM instead"
 
 
+def test_no_container_gets_the_database_password_and_workflows_cannot_read_the_environment() -> None:
+    compose = yaml.safe_load(render(BootContext(_config("gpu", SUBSETS["all"], "efs"), "us-east-1")).compose)
+    services = compose["services"]
+    for name, service in services.items():
+        environment = service.get("environment", {})
+        assert not any("POSTGRES_PASSWORD}" in str(value) for value in environment.values()), name
+        assert not {"POSTGRES_PASSWORD", "DB_POSTGRESDB_PASSWORD"} & set(environment), name
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_postgres_password"
+    assert services["postgres"]["secrets"] == ["postgres_postgres_password"]
+    n8n = services["n8n"]
+    assert n8n["environment"]["DB_POSTGRESDB_PASSWORD_FILE"] == "/run/secrets/n8n_postgres_password"
+    assert n8n["secrets"] == ["n8n_postgres_password"]
+    assert n8n["environment"]["N8N_BLOCK_ENV_ACCESS_IN_NODE"] == "true", "no $env in expressions and Code nodes"
+    assert set(compose["secrets"]) == {"postgres_postgres_password", "n8n_postgres_password"}
+    without_db = yaml.safe_load(render(BootContext(_config("gpu", SUBSETS["vector"], "efs"), "us-east-1")).compose)
+    assert "secrets" not in without_db
+
+
 def test_fullest_gpu_stack_is_under_8_kib_and_parses_as_mime() -> None:
     config = validate_data(
         {
