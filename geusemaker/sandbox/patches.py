@@ -1,4 +1,5 @@
-"""Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images.
+"""Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images,
+and launch template versions that inherit from their source version as EC2's do.
 
 Used by the sandbox server process, and by tests that run moto in-process, so both see the same AWS.
 Imports moto: never import this module from the product's normal code paths.
@@ -6,6 +7,7 @@ Imports moto: never import this module from the product's normal code paths.
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache, wraps
 from typing import Any
@@ -33,6 +35,7 @@ def install() -> None:
     _patch_service_quotas()
     _patch_spot_placement_scores()
     _patch_seed_images_and_parameters()
+    _patch_launch_template_source_version()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
@@ -165,3 +168,38 @@ def _patch_seed_images_and_parameters() -> None:
 
     EC2Backend.__init__ = ec2_init  # type: ignore[method-assign]
     SimpleSystemManagerBackend.__init__ = ssm_init  # type: ignore[method-assign]
+
+
+def _patch_launch_template_source_version() -> None:
+    """CreateLaunchTemplateVersion with SourceVersion: the new version is the source's data plus the changes.
+
+    moto stores only the parameters of the request, so a version made to change one setting loses the
+    image, the user data and everything else. EC2 copies the source version and overrides what is given.
+    """
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    original = LaunchTemplates.create_launch_template_version
+
+    @wraps(original)
+    def create_launch_template_version(self: Any) -> Any:
+        source = self._get_param("SourceVersion")
+        if source is None:
+            return original(self)
+        template_id, backend = self._get_param("LaunchTemplateId"), self.ec2_backend
+        if template_id:
+            template = backend.get_launch_template(template_id)
+        else:
+            template = backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))
+        merged = {**copy.deepcopy(template.get_version(source).data), **self._get_param("LaunchTemplateData", {})}
+        read = self._get_param
+
+        def get_param(param_name: str, if_none: Any = None) -> Any:
+            return merged if param_name == "LaunchTemplateData" else read(param_name, if_none)
+
+        self._get_param = get_param
+        try:
+            return original(self)
+        finally:
+            del self._get_param
+
+    LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
