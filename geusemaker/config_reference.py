@@ -31,7 +31,8 @@ RULES = """
 - `storage.ebs_gb` only with `storage.data: ebs`.
 - `access.allowed_cidrs` only with (and required by) `access.mode: cidr`. `0.0.0.0/0` is opened
   only when listed explicitly.
-- `network.subnet_id` needs `network.vpc_id` and a concrete `region` (not `auto`).
+- `network.vpc_id` needs a concrete `region` (not `auto`); `network.subnet_id` needs `network.vpc_id`.
+  See [deploy.md](deploy.md#your-own-vpc) for what the VPC must provide.
 - `lifecycle.idle_stop_minutes` is 0 (off) or at least 10.
 - Tag keys may not start with `aws:` or `geusemaker:`.
 """

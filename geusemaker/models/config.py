@@ -177,7 +177,9 @@ class NetworkConfig(_Strict):
 
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="existing VPC to deploy into")
     subnet_id: str | None = Field(
-        default=None, pattern=r"^subnet-[0-9a-f]{8,17}$", description="existing public subnet (needs vpc_id)"
+        default=None,
+        pattern=r"^subnet-[0-9a-f]{8,17}$",
+        description="existing subnet of vpc_id to launch into (default: any usable subnet of the VPC)",
     )
 
     @model_validator(mode="after")
@@ -253,10 +255,8 @@ class DeploymentConfig(_Strict):
             raise RuleViolation(
                 "services", "n8n stores its data in PostgreSQL: services must include postgres with n8n"
             )
-        if self.network.subnet_id and self.region == "auto":
-            raise RuleViolation(
-                "region", "network.subnet_id pins the region: set region to the subnet's region, not auto"
-            )
+        if self.network.vpc_id and self.region == "auto":
+            raise RuleViolation("region", "network.vpc_id pins the region: set region to the VPC's region, not auto")
         return self
 
     @property

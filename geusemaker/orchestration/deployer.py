@@ -14,9 +14,11 @@ from geusemaker.models.access import service_ingress
 from geusemaker.models.plan import Placement, Plan
 from geusemaker.models.services import generate_secret_values
 from geusemaker.orchestration.executor import StepEvent, run_steps
+from geusemaker.planning.network_check import usable_subnets
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService, LaunchSpec
+from geusemaker.services.existing_network import ExistingNetworkService
 from geusemaker.services.iam import IamService, deployment_policy
 from geusemaker.services.network import NetworkService
 from geusemaker.services.parameters import ParameterService
@@ -102,6 +104,8 @@ class RegionDeployment:
         self.compute = ComputeService(clients, region)
         self.tags = dict(self.config.tags)
         self.ids: dict[str, Any] = {"subnets": {}, "mount_targets": {}}
+        if self.config.network.vpc_id:
+            self.ids["vpc"] = self.config.network.vpc_id  # the user's: used, never changed or recorded
         self._lock = threading.Lock()
         self.launched: Launched | None = None
 
@@ -145,6 +149,8 @@ class RegionDeployment:
         with self._lock:
             if zone in self.ids["subnets"]:
                 return str(self.ids["subnets"][zone])
+            if self.config.network.vpc_id:
+                return self._existing_subnet(zone)
             index = len(self.ids["subnets"]) + 1
             subnet = self.network.create_subnet(self.name, self.ids["vpc"], zone, index, self.tags)
             self.record("subnet", subnet, zone=zone)
@@ -153,6 +159,15 @@ class RegionDeployment:
         if "route_table" in self.ids:
             self.network.associate(self.ids["route_table"], subnet)
         return subnet
+
+    def _existing_subnet(self, zone: str) -> str:
+        """The user's subnet in `zone` (the plan only places instances where one is usable)."""
+        network = ExistingNetworkService(self.clients, self.region)
+        subnets = usable_subnets(self.config, network.describe(self.ids["vpc"], self.config.network.subnet_id))
+        if zone not in subnets:
+            raise PreconditionError(f"no usable subnet of {self.ids['vpc']} in {zone}")
+        self.ids["subnets"].update({z: s.subnet_id for z, s in subnets.items()})
+        return subnets[zone].subnet_id
 
     def _internet_gateway(self) -> None:
         igw = self.network.create_internet_gateway(self.name, self.tags)

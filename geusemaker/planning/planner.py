@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from geusemaker.catalog import Catalog
 from geusemaker.errors import BudgetError, CapacityError, PreconditionError, QuotaError, QuotaShortfall, UsageError
@@ -14,6 +15,7 @@ from geusemaker.models.market import Check, CheckStatus, MarketKind, QuotaCheck
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.planning import cost as costing
+from geusemaker.planning import network_check
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
 from geusemaker.planning.steps import plan_steps
@@ -22,6 +24,7 @@ from geusemaker.services.aws import AwsClients
 from geusemaker.services.cache import JsonCache
 from geusemaker.services.capacity import CapacityService
 from geusemaker.services.ec2 import Ec2Service
+from geusemaker.services.existing_network import ExistingNetworkService
 from geusemaker.services.pricing import PricingService
 from geusemaker.services.spot import SpotService
 from geusemaker.userdata.generator import BootContext
@@ -47,6 +50,8 @@ class Planner:
     spot: SpotService
     capacity: CapacityService
     max_workers: int = MAX_WORKERS
+    #: region -> reader of an existing VPC (bring your own network)
+    existing_network: Callable[[str], ExistingNetworkService] | None = None
 
     @classmethod
     def create(cls, clients: AwsClients, catalog: Catalog, cache_dir: Path | None = None) -> Planner:
@@ -58,6 +63,7 @@ class Planner:
             pricing=PricingService(clients, catalog, cache),
             spot=SpotService(clients, catalog),
             capacity=CapacityService(clients, catalog),
+            existing_network=lambda region: ExistingNetworkService(clients, region),
         )
 
     def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
@@ -68,15 +74,25 @@ class Planner:
         gatherer = Gatherer(self.ec2, self.pricing, self.spot, self.capacity, self.max_workers)
         likely = self._likely_region(specs, regions)
         architecture = specs[0].architecture
+        prefetch: dict[str, Callable[[], Any]] = {
+            "ami": lambda: self.ami.resolve(likely, architecture, config.tier)  # type: ignore[arg-type]
+        }
+        if config.network.vpc_id and self.existing_network is not None:
+            reader = self.existing_network(probe_region)
+            prefetch["network"] = lambda: reader.describe(str(config.network.vpc_id), config.network.subnet_id)
         facts = gatherer.gather(
             regions,
             [s.instance_type for s in specs],
             markets,
             live_specs_region=None if config.instance_type else probe_region,
-            prefetch={"ami": lambda: self.ami.resolve(likely, architecture, config.tier)},  # type: ignore[arg-type]
+            prefetch=prefetch,
         )
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = self._quota_checked_candidates(config, specs, facts, markets, gatherer)
+        network = network_check.gathered(config, facts.prefetched.get("network"))
+        if network is not None:
+            subnets = network_check.usable_subnets(config, network)
+            candidates = network_check.in_subnet_zones(candidates, subnets, [s.instance_type for s in specs])
         chosen, fallbacks = choose(candidates)
         if chosen is None:
             raise _nothing_feasible(config, candidates, facts, regions)
@@ -91,6 +107,8 @@ class Planner:
         )
         cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates)
         checks = _checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
+        if network is not None:
+            checks = (*checks, network_check.network_check(network, subnets))
         notes = tuple(dict.fromkeys([*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]))
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(

@@ -24,8 +24,9 @@ def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
         if config.access.mode == "ssm"
         else f"inbound from {', '.join(config.access.allowed_cidrs)}"
     )
+    where = "" if own_network else f" in existing VPC {config.network.vpc_id} (left unchanged)"
     steps += [
-        Step("security-group", f"create security group: {ports}", "security-group", network),
+        Step("security-group", f"create security group{where}: {ports}", "security-group", network),
         Step("iam-role", "create IAM role (SSM core + this deployment's parameters)", "iam-role"),
         Step("instance-profile", "create instance profile for the role", "instance-profile", ("iam-role",)),
         Step("secrets", "store generated secrets as SSM SecureString parameters", "ssm-parameter"),

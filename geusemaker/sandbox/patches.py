@@ -1,5 +1,6 @@
 """Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images,
-and launch template versions that inherit from their source version as EC2's do.
+launch template versions that inherit from their source version and network interfaces created at launch that
+go with their instance, as EC2's do.
 
 Used by the sandbox server process, and by tests that run moto in-process, so both see the same AWS.
 Imports moto: never import this module from the product's normal code paths.
@@ -36,6 +37,7 @@ def install() -> None:
     _patch_spot_placement_scores()
     _patch_seed_images_and_parameters()
     _patch_launch_template_source_version()
+    _patch_launch_interfaces_deleted_on_termination()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
@@ -203,3 +205,25 @@ def _patch_launch_template_source_version() -> None:
             del self._get_param
 
     LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
+
+
+def _patch_launch_interfaces_deleted_on_termination() -> None:
+    """A network interface that RunInstances creates is deleted when its instance terminates (EC2's default).
+
+    moto keeps it, so a subnet that GeuseMaker does not own (bring your own VPC) would look leaked.
+    """
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.prep_nics
+
+    @wraps(original)
+    def prep_nics(self: Any, nic_spec: list[dict[str, Any]], *args: Any, **kwargs: Any) -> None:
+        given = {int(n.get("DeviceIndex", 0)): dict(n) for n in nic_spec}
+        original(self, nic_spec, *args, **kwargs)
+        for index, nic in self.nics.items():
+            spec = given.get(index, {})
+            keep = str(spec.get("DeleteOnTermination", "true")).lower() == "false"
+            if not spec.get("NetworkInterfaceId") and not keep:
+                nic.delete_on_termination = True
+
+    Instance.prep_nics = prep_nics  # type: ignore[method-assign]
