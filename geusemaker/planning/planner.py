@@ -12,6 +12,7 @@ from geusemaker.errors import BudgetError, CapacityError, PreconditionError, Quo
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import Check, CheckStatus, MarketKind, QuotaCheck
+from geusemaker.models.ollama_models import fit_warning
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.planning import cost as costing
@@ -109,6 +110,9 @@ class Planner:
         checks = _checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
         if network is not None:
             checks = (*checks, network_check.network_check(network, subnets))
+        fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
+        if fit and spec.gpu_count and "ollama" in config.services:
+            checks = (*checks, Check("model memory", "warn", fit))
         notes = tuple(dict.fromkeys([*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]))
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(

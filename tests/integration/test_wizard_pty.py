@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -63,7 +64,29 @@ def test_ctrl_c_in_the_pty_exits_130(gm_home: Path, shared_sandbox: str) -> None
     child.send(CLEAR + "esc-test" + ENTER)
     child.expect("Region")
     child.send("\x1b")  # Esc cancels like Ctrl-C
+    child.expect("cancelled: nothing was created")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
     assert run_cli("status", "-o", "json").out.strip() == "[]"
+
+
+def test_no_at_the_confirmation_is_a_refusal(tmp_path: Path, gm_home: Path, shared_sandbox: str) -> None:
+    before = count_resources(shared_sandbox)
+    config = tmp_path / "declined.yaml"
+    config.write_text("name: declined\nregion: us-east-1\ncompute:\n  gpu: t4\n")
+    env = {**os.environ, "GEUSEMAKER_HOME": str(gm_home)}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "geusemaker", "--sandbox", "deploy", "-c", str(config)], env=env, encoding="utf-8",
+        timeout=60,
+    )  # fmt: skip
+    child.logfile_read = io.StringIO()
+    child.expect(r"Create declined at about \$")
+    child.sendline("n")
+    child.expect("nothing was created")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1, "a refusal is not an interruption (130)"
+    assert "interrupted" not in child.logfile_read.getvalue()
+    assert run_cli("status", "-o", "json").out.strip() == "[]"
+    assert count_resources(shared_sandbox) == before
