@@ -80,7 +80,10 @@ class Orchestrator:
             if keep_on_failure:
                 self.on_progress("keep", "keeping every created resource (--keep-on-failure); destroy it later")
             else:
-                self.rollback(name)
+                self.on_progress("rolling back", f"{detail}: deleting everything created so far")
+                report = self.rollback(name)
+                left = f"{len(report.failed)} resources left; run destroy" if report.failed else "nothing left"
+                self.on_progress("rolled back", f"{len(report.deleted)} resources deleted, {left}")
             raise
 
     def rollback(self, name: str) -> DestroyReport:
