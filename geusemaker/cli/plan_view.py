@@ -78,7 +78,7 @@ def _hanging(rows: Sequence[tuple[str, str]], indent: int = 2) -> None:
     for label, text in rows:
         grid.add_row(label, text)
     if rows:
-        out().print(Padding(grid, (0, 0, 0, indent)))
+        out().print(Padding(grid, (0, 0, 0, indent), expand=False))
 
 
 def show_candidates(plan: Plan) -> None:
