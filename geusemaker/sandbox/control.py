@@ -84,8 +84,14 @@ def stop() -> bool:
 
 
 def _spawn(quotas: dict[str, float]) -> SandboxStatus:
-    port = _free_port()
-    command = [sys.executable, "-m", "geusemaker.sandbox.server", "--port", str(port)]
+    """Start the server on a port the kernel picks at bind time; it writes its endpoint once it listens.
+
+    Choosing a free port first and binding it later would race with every other process on the machine
+    (another sandbox could take the port, and this one would then talk to the wrong server).
+    """
+    ready = paths.home() / "sandbox.ready"
+    ready.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "geusemaker.sandbox.server", "--port", "0", "--ready-file", str(ready)]
     for code, value in sorted(quotas.items()):
         command += ["--quota", f"{code}={value:g}"]
     log_path = paths.sandbox_log_file()
@@ -93,14 +99,17 @@ def _spawn(quotas: dict[str, float]) -> SandboxStatus:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _port_open(endpoint):
+    endpoint = ""
+    while not (endpoint and _port_open(endpoint)):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             tail = log_path.read_text(errors="replace")[-800:]
             raise SandboxError(f"the sandbox did not start (log: {log_path})", details=tail.splitlines()[-8:])
         time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            endpoint = ready.read_text(encoding="utf-8").strip()
+    ready.unlink(missing_ok=True)
     started = SandboxStatus(True, endpoint, process.pid, dict(quotas), time.time())
     _write_info(started)
     return started
@@ -142,12 +151,6 @@ def _start_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_open(endpoint: str) -> bool:

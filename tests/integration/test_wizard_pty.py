@@ -13,7 +13,11 @@ from geusemaker.catalog import load_catalog
 from tests.awsfakes import count_resources
 from tests.conftest import run_cli
 
-DOWN, ENTER, CLEAR = "\x1b[B", "\r", "\x15"
+# "j" moves down in a select like the arrow key, without an escape sequence that a busy machine could
+# deliver in two reads (a lone ESC would cancel the wizard).
+DOWN, ENTER, CLEAR = "j", "\r", "\x15"
+#: How long one prompt may take to appear: a cold Python start-up on a loaded two-core machine.
+PTY_TIMEOUT_S = 120
 
 
 def test_wizard_deploys_through_a_pty(tmp_path: Path, shared_sandbox: str, gm_home: Path) -> None:
@@ -21,7 +25,7 @@ def test_wizard_deploys_through_a_pty(tmp_path: Path, shared_sandbox: str, gm_ho
     env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "GEUSEMAKER_HOME": str(gm_home), "COLUMNS": "160", "LINES": "50"}
     child = pexpect.spawn(
         sys.executable, ["-m", "geusemaker", "--sandbox", "deploy", "--save-config", str(tmp_path / "pty.yaml")],
-        env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
+        env=env, encoding="utf-8", timeout=PTY_TIMEOUT_S, dimensions=(50, 160),
     )  # fmt: skip
     child.logfile_read = (tmp_path / "pty.log").open("w")
     region_index = load_catalog().regions().index("us-east-1") + 1
@@ -45,7 +49,7 @@ def test_wizard_deploys_through_a_pty(tmp_path: Path, shared_sandbox: str, gm_ho
         child.send(keys)
     child.expect(r"Create pty-e2e at about \$")
     child.sendline("y")
-    child.expect("pty-e2e is up", timeout=120)
+    child.expect("pty-e2e is up", timeout=2 * PTY_TIMEOUT_S)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, (tmp_path / "pty.log").read_text()[-2000:]
@@ -58,7 +62,7 @@ def test_wizard_deploys_through_a_pty(tmp_path: Path, shared_sandbox: str, gm_ho
 def test_ctrl_c_in_the_pty_exits_130(gm_home: Path, shared_sandbox: str) -> None:
     env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "GEUSEMAKER_HOME": str(gm_home)}
     child = pexpect.spawn(
-        sys.executable, ["-m", "geusemaker", "--sandbox", "deploy"], env=env, encoding="utf-8", timeout=30
+        sys.executable, ["-m", "geusemaker", "--sandbox", "deploy"], env=env, encoding="utf-8", timeout=PTY_TIMEOUT_S
     )
     child.expect("Stack name")
     child.send(CLEAR + "esc-test" + ENTER)
@@ -78,7 +82,7 @@ def test_no_at_the_confirmation_is_a_refusal(tmp_path: Path, gm_home: Path, shar
     env = {**os.environ, "GEUSEMAKER_HOME": str(gm_home)}
     child = pexpect.spawn(
         sys.executable, ["-m", "geusemaker", "--sandbox", "deploy", "-c", str(config)], env=env, encoding="utf-8",
-        timeout=60,
+        timeout=PTY_TIMEOUT_S,
     )  # fmt: skip
     child.logfile_read = io.StringIO()
     child.expect(r"Create declined at about \$")
