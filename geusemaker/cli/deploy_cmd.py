@@ -137,8 +137,7 @@ def _from_wizard(state: AppContext, save_config: Path | None, force: bool) -> tu
     target = save_config or paths.home() / "answers" / f"{stack.name}.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dump_config(stack), encoding="utf-8")
-    if save_config is not None:
-        message(f"Saved the answers to {save_config} (use it with: geusemaker deploy --config {save_config})")
+    message(f"Saved the answers to {target} (use it with: geusemaker deploy --config {target})")
     return stack, target
 
 
