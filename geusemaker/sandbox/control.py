@@ -171,9 +171,18 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still "exists"; treat it as gone.
+    # A zombie still "exists"; treat it as gone (our child: reap it; anyone's: its state in /proc says Z).
     with contextlib.suppress(ChildProcessError):
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that has exited but is not reaped yet (Linux /proc; elsewhere False)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
