@@ -163,7 +163,9 @@ def test_cli_wizard_saves_a_config_deploy_accepts(  # type: ignore[no-untyped-de
     assert json.loads(again.out)["placement"] == plan["placement"]
 
 
-def test_cli_ctrl_c_exits_130_and_creates_nothing(cli, pipe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ctrl_c_exits_130_and_creates_nothing(  # type: ignore[no-untyped-def]
+    cli, pipe, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str
+) -> None:
     from geusemaker.cli import deploy_cmd
 
     monkeypatch.setattr(deploy_cmd, "WIZARD_PROMPT_OPTIONS", {"input": pipe, "output": DummyOutput()})
