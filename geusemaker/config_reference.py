@@ -42,7 +42,8 @@ RULES = """
   `0.0.0.0/0` or `::/0`, needs `access.allow_wide_cidrs: true`. Mode `cidr` opens n8n and Qdrant;
   Ollama and Crawl4AI (no authentication) only when listed in `access.expose_unauthenticated`, which
   must name services that run. See [Access](access.md).
-- `network.subnet_id` needs `network.vpc_id` and a concrete `region` (not `auto`).
+- `network.vpc_id` needs a concrete `region` (not `auto`); `network.subnet_id` needs `network.vpc_id`.
+  See [deploy.md](deploy.md#your-own-vpc) for what the VPC must provide.
 - `lifecycle.idle_stop_minutes` is 0 (off) or at least 10.
 - Tag keys may not start with `aws:` or `geusemaker:`, and `Name` is GeuseMaker's. Keys (1-128
   characters) and values (0-256) use letters, digits, spaces and `_ . : / = + - @` only.

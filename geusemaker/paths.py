@@ -80,6 +80,13 @@ def cache_dir() -> Path:
     return path
 
 
+def answers_dir() -> Path:
+    """Where the wizard keeps its answers when no --save-config was given."""
+    path = home() / "answers"
+    path.mkdir(exist_ok=True, mode=0o700)
+    return path
+
+
 def state_file() -> Path:
     return home() / "state.db"
 

@@ -120,6 +120,19 @@ def tagged_resources(endpoint: str, deployment: str, region: str = "us-east-1") 
 READ_PREFIXES = ("Describe", "Get", "List")
 
 
+def request_region(request: Any) -> str:
+    """The region a signed request is for (from its SigV4 credential scope)."""
+    authorization = str(request.headers.get("Authorization", ""))
+    scope = authorization.split("Credential=", 1)[1].split(",", 1)[0] if "Credential=" in authorization else ""
+    parts = scope.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def request_body(request: Any) -> str:
+    body = request.body
+    return body.decode() if isinstance(body, bytes) else str(body or "")
+
+
 def error_response(service: str, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
     """A real-format AWS error for the service's protocol."""
     if service in {"ec2"}:
@@ -145,6 +158,8 @@ class Faults:
         self.fail: dict[tuple[str, int], tuple[str, str]] = {}
         self.respond: dict[tuple[str, int], tuple[int, dict[str, str], bytes]] = {}
         self.respond_all: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        #: (call, predicate on the request, answer): answer every matching call (after `fail` and `respond`).
+        self.respond_if: list[tuple[str, Callable[[Any], bool], tuple[int, dict[str, str], bytes]]] = []
         self._seen: dict[str, int] = {}
         self._lock = __import__("threading").Lock()
 
@@ -188,6 +203,8 @@ class Faults:
             status, headers, body = error_response(service, code, message)
             return AWSResponse(request.url, status, headers, _Raw(body))
         answer = self.respond.get(key) or self.respond_all.get(call)
+        if answer is None:
+            answer = next((a for c, matches, a in self.respond_if if c == call and matches(request)), None)
         if answer is not None:
             status, headers, body = answer
             return AWSResponse(request.url, status, headers, _Raw(body))

@@ -28,10 +28,10 @@ class CliResult:
 
 @pytest.fixture(autouse=True)
 def gm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own GeuseMaker home and no ambient AWS settings."""
+    """Every test gets its own GeuseMaker home and no ambient AWS settings or terminal size."""
     home = tmp_path / "gm-home"
     monkeypatch.setenv("GEUSEMAKER_HOME", str(home))
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "GEUSEMAKER_SANDBOX", "GEUSEMAKER_DEBUG"):
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "GEUSEMAKER_SANDBOX", "GEUSEMAKER_DEBUG", "COLUMNS", "LINES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

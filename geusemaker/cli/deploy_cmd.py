@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,6 +69,7 @@ def deploy(
     save_config: Annotated[
         Path | None, typer.Option("--save-config", help="Write the wizard's answers to this config file.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let --save-config overwrite an existing file.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its cost; create nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     keep_on_failure: Annotated[
@@ -88,28 +90,35 @@ def deploy(
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
 
-    stack = load_config(config) if config is not None else _from_wizard(save_config)
-    if not dry_run:
-        _refuse_existing(stack.name)
-        if not yes and not sys.stdin.isatty():
-            raise UsageError("not a terminal: pass --yes to deploy without confirmation")
-
-    def show(plan: Plan) -> None:
-        print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
-
-    plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
-    if dry_run:
-        show(plan)
-        return
-    if output is OutputFormat.json:  # stdout carries exactly one JSON document
-        p = plan.placement
-        message(f"Plan: {p.instance_type} {p.market} in {p.region}/{p.availability_zone}, ${plan.cost.hourly_usd}/h")
-        show_exposure(plan.config)
+    answers: Path | None = None
+    if config is not None:
+        stack = load_config(config)
     else:
-        show_plan(plan)
-    if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
-        raise typer.Abort
-    launched = _apply(plan, clients, keep_on_failure)
+        stack, answers = _from_wizard(ctx.obj, save_config, force)
+    with _answers_kept(answers):
+        if not dry_run:
+            _refuse_existing(stack.name)
+            if not yes and not sys.stdin.isatty():
+                raise UsageError("not a terminal: pass --yes to deploy without confirmation")
+
+        def show(plan: Plan) -> None:
+            print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
+
+        plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+        if dry_run:
+            show(plan)
+            return
+        if output is OutputFormat.json:  # stdout carries exactly one JSON document
+            p = plan.placement
+            where = f"{p.region}/{p.availability_zone}"
+            message(f"Plan: {p.instance_type} {p.market} in {where}, ${plan.cost.hourly_usd}/h")
+            show_exposure(plan.config)
+        else:
+            show_plan(plan)
+        if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
+            message(f"Not deployed: nothing was created.{_answers_note(answers)}")
+            raise typer.Exit(1)
+        launched = _apply(plan, clients, keep_on_failure)
     health = None if clients.target.sandbox else _wait_for_health(plan, launched, clients, health_timeout)
     _summary(plan, launched, clients.target.sandbox)
     status = "running" if health in (None, "healthy") else "degraded"
@@ -117,9 +126,16 @@ def deploy(
         print_json({"name": plan.name, "status": status, "health": health, **_launch_json(launched)})
 
 
-def _from_wizard(save_config: Path | None) -> DeploymentConfig:
-    """Ask for the stack interactively; never prompt without a terminal."""
+def _from_wizard(state: AppContext, save_config: Path | None, force: bool) -> tuple[DeploymentConfig, Path]:
+    """Ask for the stack interactively, after checking what would make the answers useless; never without a terminal.
+
+    Returns the stack and the file its answers were written to (`save_config`, else one in the GeuseMaker home).
+    """
+    from rich.markup import escape
+
+    from geusemaker import paths
     from geusemaker.catalog import load_catalog
+    from geusemaker.cli.files import exists, write_file
     from geusemaker.cli.render import message
     from geusemaker.cli.session import open_store
     from geusemaker.cli.wizard import Wizard, public_ip
@@ -131,17 +147,47 @@ def _from_wizard(save_config: Path | None) -> DeploymentConfig:
             "no --config and no terminal to ask in",
             hint="Pass --config FILE (and --yes), e.g. geusemaker deploy --config stack.yaml --yes",
         )
+    state.aws(None if state.region in (None, "auto") else state.region).account_id()  # credentials before questions
     existing = {record.name for record in open_store().deployments()}
-    stack = Wizard(load_catalog(), existing, public_ip, **WIZARD_PROMPT_OPTIONS).run()
+    wizard = Wizard(load_catalog(), existing, public_ip, **WIZARD_PROMPT_OPTIONS)
+    try:
+        overwrite = f"{escape(str(save_config))} exists. Overwrite it with your answers?"
+        if save_config is not None and exists(save_config) and not force and not wizard.confirm(overwrite, False):
+            raise UsageError(
+                f"--save-config: {save_config} exists and was not overwritten",
+                hint="Choose another file, or pass --force to overwrite it.",
+            )
+        stack = wizard.run()
+    except KeyboardInterrupt:
+        message("\ncancelled: nothing was created")
+        raise typer.Exit(130) from None
+    target = save_config or paths.inside(paths.answers_dir(), f"{stack.name}.yaml")
     if save_config is not None:
-        from rich.markup import escape
-
-        from geusemaker.cli.files import write_file
-
         write_file(save_config, dump_config(stack))
-        shown = escape(str(save_config))
-        message(f"Saved the answers to {shown} (use it with: geusemaker deploy --config {shown})")
-    return stack
+    else:
+        with paths.open_private(target, "w", encoding="utf-8") as answers:
+            answers.write(dump_config(stack))
+    shown = escape(str(target))
+    message(f"Saved the answers to {shown} (use it with: geusemaker deploy --config {shown})")
+    return stack, target
+
+
+def _answers_note(answers: Path | None) -> str:
+    return f" Your answers are kept in {answers}: geusemaker deploy --config {answers}" if answers else ""
+
+
+@contextmanager
+def _answers_kept(answers: Path | None) -> Iterator[None]:
+    """A failure after the wizard says where its answers are, so nothing has to be typed twice."""
+    from geusemaker.errors import UserError
+
+    try:
+        yield
+    except UserError as error:
+        if answers is not None:
+            note = _answers_note(answers).strip()
+            error.hint = f"{error.hint}\n{note}" if error.hint else note
+        raise
 
 
 def _refuse_existing(name: str) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from rich.markup import escape
+from rich.padding import Padding
 
-from geusemaker.cli.render import message, say, table, usd
+from geusemaker.cli.render import message, out, say, table, usd
 from geusemaker.models.access import exposed_services, exposure_warnings
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.plan import CostBreakdown, Plan
 
 MAX_CANDIDATE_ROWS = 15
+MAX_NOTE_REGIONS = 4
+_REGION_NOTE = re.compile(r"^(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d): (?P<text>.+)$")
+_NUMBER = re.compile(r"\d+")
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "dim"}
 
 
@@ -25,14 +31,15 @@ def show_plan(plan: Plan) -> None:
     say(f"\n[bold]Machine image[/]: {ami.image_id} {escape(ami.name)} [dim](via {ami.source})[/]{driver}")
     show_checks(plan)
     say("\n[bold]Resources, in order[/]")
+    steps = []
     for number, step in enumerate(plan.steps, 1):
         after = f" [dim](after {', '.join(step.depends_on)})[/]" if step.depends_on else ""
-        say(f"  {number:2}. {escape(step.action)}{after}")
+        steps.append((f"{number:2}.", f"{escape(step.action)}{after}"))
+    _hanging(steps)
     if plan.userdata:
         kind = "gzip" if plan.userdata.compressed else "plain"
         say(f"\nUserData: {plan.userdata.bytes:,} bytes ({kind}) of 16,384")
-    for note in plan.notes:
-        say(f"[dim]note: {escape(note)}[/]")
+    _hanging([("[dim]note:[/]", f"[dim]{escape(note)}[/]") for note in collapse_notes(plan.notes)], indent=0)
     show_exposure(plan.config)
 
 
@@ -45,6 +52,49 @@ def show_exposure(config: DeploymentConfig) -> None:
     message(f"Access: {', '.join(exposed)} reachable from {', '.join(config.access.allowed_cidrs)}")
     for warning in exposure_warnings(config):
         message(f"[bold yellow]warning:[/] {escape(warning)}")
+
+
+def collapse_notes(notes: Sequence[str]) -> list[str]:
+    """Per-region notes that say the same thing become one line naming the regions (their counts summed).
+
+    `us-east-1: live spot prices missing ... for 24 type/AZ pairs; ...` repeated for twenty regions
+    would push the cost off the screen before the confirmation.
+    """
+    groups: dict[str, list[tuple[str, int, str]]] = {}
+    for note in notes:
+        match = _REGION_NOTE.match(note)
+        if match is None:
+            groups.setdefault(note, [])
+            continue
+        text = match.group("text")
+        number = _NUMBER.search(text)
+        groups.setdefault(_NUMBER.sub("#", text, count=1), []).append(
+            (match.group("region"), int(number.group()) if number else 0, note)
+        )
+    lines = []
+    for key, regions in groups.items():
+        if len(regions) < 2:
+            lines.append(regions[0][2] if regions else key)
+            continue
+        names = [region for region, _, _ in regions]
+        more = len(names) - MAX_NOTE_REGIONS
+        shown = ", ".join(names[:MAX_NOTE_REGIONS]) + (f" and {more} more" if more > 0 else "")
+        total = sum(count for _, count, _ in regions)
+        lines.append(f"{len(names)} regions ({shown}): {key.replace('#', str(total), 1)}")
+    return lines
+
+
+def _hanging(rows: Sequence[tuple[str, str]], indent: int = 2) -> None:
+    """Label and text in two columns, so a long text wraps under itself, not under the label."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column(overflow="fold")
+    for label, text in rows:
+        grid.add_row(label, text)
+    if rows:
+        out().print(Padding(grid, (0, 0, 0, indent), expand=False))
 
 
 def show_candidates(plan: Plan) -> None:
@@ -110,6 +160,4 @@ def show_cost(cost: CostBreakdown) -> None:
 
 def show_checks(plan: Plan) -> None:
     say("\n[bold]Checks[/]")
-    for check in plan.checks:
-        style = STATUS_STYLE[check.status]
-        say(f"  [{style}]{check.status:>7}[/]  {check.name}: {escape(check.detail)}")
+    _hanging([(f"[{STATUS_STYLE[c.status]}]{c.status}[/]", f"{c.name}: {escape(c.detail)}") for c in plan.checks])

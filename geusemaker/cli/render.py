@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -26,8 +27,8 @@ def out() -> Console:
     from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console.width = 200  # piped output: never truncate table cells
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = 200  # piped output: never truncate table cells (unless COLUMNS asks for a width)
     return console
 
 
@@ -37,7 +38,7 @@ def err() -> Console:
     from rich.console import Console
 
     console = Console(stderr=True, highlight=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = 200  # logs and pipes: one message per line
     return console
 
@@ -61,13 +62,18 @@ def say(text: str) -> None:
 def table(
     title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()
 ) -> None:
-    """A simple table on stdout; columns named in `right` are right-aligned."""
+    """A simple table on stdout; columns named in `right` are right-aligned numbers.
+
+    Numbers (and the first column, the row's name) are never cut; on a narrow terminal the other
+    columns wrap instead, so every amount stays readable at 80 columns.
+    """
     from rich.markup import escape
     from rich.table import Table
 
     grid = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
-    for column in columns:
-        grid.add_column(column, justify="right" if column in right else "left", no_wrap=True)
+    for index, column in enumerate(columns):
+        keep = column in right or index == 0
+        grid.add_column(column, justify="right" if column in right else "left", no_wrap=keep, overflow="fold")
     for row in rows:
         grid.add_row(*("-" if cell is None else escape(str(cell)) for cell in row))
     out().print(grid)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from geusemaker.state.store import DeploymentRecord
 
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
+#: From this width on, `status` shows every column; below it, a compact table and one line per instance.
+WIDE_STATUS_COLUMNS = 120
 
 
 def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def status(
 
     Example: geusemaker status my-llm --refresh
     """
-    from geusemaker.cli.render import print_json, say, table
+    from geusemaker.cli.render import out, print_json, say, table
     from geusemaker.cli.session import open_store
     from geusemaker.errors import UsageError
 
@@ -70,12 +72,16 @@ def status(
     if not documents:
         say("No deployments. Create one with: geusemaker deploy --config stack.yaml")
         return
-    table(
-        None,
-        ["NAME", "STATUS", "REGION", "INSTANCE", "TYPE", "MARKET", "PUBLIC IP", "UPTIME", "$/h", "SO FAR", "HEALTH"],
-        [_row(d) for d in documents],
-        right=["$/h", "SO FAR", "UPTIME"],
+    wide = out().width >= WIDE_STATUS_COLUMNS
+    columns = (
+        ["NAME", "STATUS", "REGION", "INSTANCE", "TYPE", "MARKET", "PUBLIC IP", "UPTIME", "$/h", "SO FAR", "HEALTH"]
+        if wide
+        else ["NAME", "STATUS", "TYPE", "UPTIME", "$/h", "SO FAR", "HEALTH"]
     )
+    table(None, columns, [_row(d) if wide else _narrow_row(d) for d in documents], right=["$/h", "SO FAR", "UPTIME"])
+    for d in [] if wide else documents:
+        if d["instance_id"]:
+            say(f"[dim]{d['name']}: {d['instance_id']} in {d['region']}, public IP {d['public_ip'] or '-'}[/]")
 
 
 def _mark_vanished(document: dict[str, Any], record: DeploymentRecord) -> dict[str, Any]:
@@ -97,6 +103,17 @@ def _row(d: dict[str, Any]) -> list[Any]:
     return [
         d["name"], d["status"], d["region"], d["instance_id"], d["instance_type"], d["market"], d["public_ip"],
         _uptime(d["uptime_s"]), usd(d["hourly_usd"]), usd(d["cost_so_far_usd"], 2), d["health"] or "-",
+    ]  # fmt: skip
+
+
+def _narrow_row(d: dict[str, Any]) -> list[Any]:
+    """Below 120 columns: the same facts in fewer columns (where it runs goes on a line of its own)."""
+    from geusemaker.cli.render import usd
+
+    kind = f"{d['instance_type']} {d['market']}" if d["instance_type"] else None
+    return [
+        d["name"], d["status"], kind, _uptime(d["uptime_s"]), usd(d["hourly_usd"]), usd(d["cost_so_far_usd"], 2),
+        d["health"] or "-",
     ]  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The interactive deploy wizard (questionary): answers -> a validated DeploymentConfig.
 
-Every prompt uses `unsafe_ask`, so Ctrl-C (and Esc) raise KeyboardInterrupt: the CLI exits 130
-and nothing is created.
+Every prompt uses `unsafe_ask`, so Ctrl-C (and Esc) raise KeyboardInterrupt: the CLI says that it
+was cancelled and nothing was created, and exits 130.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from geusemaker.catalog import Catalog
 from geusemaker.models.config import ALL_SERVICES, NAME_PATTERN, OLLAMA_MODEL_PATTERN, DeploymentConfig
+from geusemaker.models.ollama_models import fit_warning
 
 CPU_ONLY = "cpu"
 AUTO = "auto"
@@ -59,6 +60,11 @@ class Wizard:
         chosen = next((item for item in items if item.value == default), None)
         return self._ask(questionary.select(message, choices=items, default=chosen, **self.options))
 
+    def confirm(self, message: str, default: bool) -> bool:
+        import questionary
+
+        return bool(self._ask(questionary.confirm(message, default=default, **self.options)))
+
     def checkbox(
         self, message: str, choices: list[tuple[str, str, bool]], validate: Callable[[list[str]], Any]
     ) -> list[str]:
@@ -99,8 +105,7 @@ class Wizard:
         )
         document["services"] = services
         if "ollama" in services:
-            models = self.text("Ollama models (comma separated):", "llama3.2:3b", _valid_models)
-            document["ollama"] = {"models": [m.strip() for m in models.split(",") if m.strip()]}
+            document["ollama"] = {"models": self._models(gpu, compute.get("gpu_count", 1))}
         storage: dict[str, Any] = {"root_gb": int(self.text("Root volume (GiB):", "100", _int_between(50, 16384)))}
         storage["data"] = self.select(
             "Service data:",
@@ -122,6 +127,21 @@ class Wizard:
             ),
         }
         return validate_data(document, "wizard")
+
+    def _models(self, gpu: str, count: int) -> list[str]:
+        """The Ollama models; one that cannot fit the GPU memory is kept only when the user says so."""
+        answer = "llama3.2:3b"
+        while True:
+            answer = self.text("Ollama models (comma separated):", answer, _valid_models)
+            models = [m.strip() for m in answer.split(",") if m.strip()]
+            memory = self._gpu_memory_gib(gpu)
+            warning = None if memory is None else fit_warning(models, gpu, count, memory)
+            if warning is None or self.confirm(f"Warning: {warning} Keep these models anyway?", default=False):
+                return models
+
+    def _gpu_memory_gib(self, gpu: str) -> float | None:
+        """Memory of one GPU of this model (None for CPU only)."""
+        return next((s.gpu_memory_gib for s in self.catalog.specs.values() if s.gpu == gpu and s.gpu_count), None)
 
     def _access(self) -> dict[str, Any]:
         ip = self.my_ip()

@@ -178,7 +178,7 @@ class NetworkConfig(_Strict):
     )
     subnet_id: ShortText | None = Field(
         default=None,
-        description="existing public subnet (subnet-..., needs vpc_id)",
+        description="existing subnet of vpc_id to launch into (default: any usable subnet of the VPC)",
         json_schema_extra={"pattern": SUBNET_ID_SCHEMA},
     )
 
@@ -277,10 +277,8 @@ class DeploymentConfig(_Strict):
         access = None if is_stored(info) else exposure_problem(self)
         if access is not None:
             raise RuleViolation(f"access.{access.path}", str(access))
-        if self.network.subnet_id and self.region == AUTO:
-            raise RuleViolation(
-                "region", "network.subnet_id pins the region: set region to the subnet's region, not auto"
-            )
+        if self.network.vpc_id and self.region == AUTO:
+            raise RuleViolation("region", "network.vpc_id pins the region: set region to the VPC's region, not auto")
         return self
 
     @property

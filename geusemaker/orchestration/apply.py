@@ -88,6 +88,7 @@ class Orchestrator:
             if keep_on_failure:
                 self.on_progress("keep", "keeping every created resource (--keep-on-failure); destroy it later")
             else:
+                self.on_progress("rolling back", f"{detail}: deleting everything created so far")
                 self._rollback_after(name, error)
             raise
 
@@ -100,6 +101,8 @@ class Orchestrator:
             self._set_status_quietly(name, "failed", f"rollback did not finish: {why}; run destroy")
             _add_note(error, f"the rollback did not finish: {why}", f"Run `geusemaker destroy {name}` to finish it.")
             return
+        left = f"{len(report.failed)} resources left; run destroy" if report.failed else "nothing left"
+        self.on_progress("rolled back", f"{len(report.deleted)} resources deleted, {left}")
         if report.failed:
             _add_note(
                 error,

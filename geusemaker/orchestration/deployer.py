@@ -17,9 +17,11 @@ from geusemaker.models.plan import Placement, Plan
 from geusemaker.models.services import generate_secret_values
 from geusemaker.models.tags import stack_tags
 from geusemaker.orchestration.executor import StepEvent, run_steps
+from geusemaker.planning.network_check import usable_subnets
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService, LaunchSpec
+from geusemaker.services.existing_network import ExistingNetworkService
 from geusemaker.services.iam import IamService
 from geusemaker.services.network import NetworkService
 from geusemaker.services.parameters import ParameterService
@@ -106,6 +108,8 @@ class RegionDeployment:
         self.compute = ComputeService(clients, region)
         self.tags = stack_tags(self.config.tags, stack_id or uuid.uuid4().hex)
         self.ids: dict[str, Any] = {"subnets": {}, "mount_targets": {}}
+        if self.config.network.vpc_id:
+            self.ids["vpc"] = self.config.network.vpc_id  # the user's: used, never changed or recorded
         self._lock = threading.Lock()
         self.launched: Launched | None = None
 
@@ -156,6 +160,8 @@ class RegionDeployment:
         with self._lock:
             if zone in self.ids["subnets"]:
                 return str(self.ids["subnets"][zone])
+            if self.config.network.vpc_id:
+                return self._existing_subnet(zone)
             index = len(self.ids["subnets"]) + 1
             subnet = self.network.create_subnet(self.name, self.ids["vpc"], zone, index, self.tags)
             self.record("subnet", subnet, zone=zone)
@@ -164,6 +170,15 @@ class RegionDeployment:
         if "route_table" in self.ids:
             self.network.associate(self.ids["route_table"], subnet)
         return subnet
+
+    def _existing_subnet(self, zone: str) -> str:
+        """The user's subnet in `zone` (the plan only places instances where one is usable)."""
+        network = ExistingNetworkService(self.clients, self.region)
+        subnets = usable_subnets(self.config, network.describe(self.ids["vpc"], self.config.network.subnet_id))
+        if zone not in subnets:
+            raise PreconditionError(f"no usable subnet of {self.ids['vpc']} in {zone}")
+        self.ids["subnets"].update({z: s.subnet_id for z, s in subnets.items()})
+        return subnets[zone].subnet_id
 
     def _internet_gateway(self) -> None:
         igw = self.network.create_internet_gateway(self.name, self.tags)

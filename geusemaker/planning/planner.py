@@ -13,11 +13,13 @@ from geusemaker.errors import QuotaError, UsageError
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
-from geusemaker.models.market import MarketKind, QuotaCheck
+from geusemaker.models.market import Check, MarketKind, QuotaCheck
+from geusemaker.models.ollama_models import fit_warning
 from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
+from geusemaker.planning import network_check
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
 from geusemaker.planning.regions import (
@@ -38,6 +40,7 @@ from geusemaker.services.aws import AwsClients
 from geusemaker.services.cache import JsonCache
 from geusemaker.services.capacity import CapacityService
 from geusemaker.services.ec2 import Ec2Service
+from geusemaker.services.existing_network import ExistingNetworkService
 from geusemaker.services.pricing import PricingService
 from geusemaker.services.spot import SpotService
 from geusemaker.userdata.generator import BootContext
@@ -63,6 +66,8 @@ class Planner:
     spot: SpotService
     capacity: CapacityService
     max_workers: int = MAX_WORKERS
+    #: region -> reader of an existing VPC (bring your own network)
+    existing_network: Callable[[str], ExistingNetworkService] | None = None
 
     @classmethod
     def create(cls, clients: AwsClients, catalog: Catalog, cache_dir: Path | None = None) -> Planner:
@@ -74,6 +79,7 @@ class Planner:
             pricing=PricingService(clients, catalog, cache),
             spot=SpotService(clients, catalog),
             capacity=CapacityService(clients, catalog),
+            existing_network=lambda region: ExistingNetworkService(clients, region),
         )
 
     def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
@@ -99,6 +105,9 @@ class Planner:
             bounds = snapshot_bounds(self.catalog, types, first, markets)
         for likely in first[:FIRST_WAVE]:  # the images of the cheapest regions, where the choice usually falls
             prefetch[f"ami:{likely}"] = partial(self.ami.resolve, likely, specs[0].architecture, config.tier)  # type: ignore[arg-type]
+        if config.network.vpc_id and self.existing_network is not None:
+            reader = self.existing_network(probe_region)
+            prefetch["network"] = lambda: reader.describe(str(config.network.vpc_id), config.network.subnet_id)
         facts = gatherer.gather(
             first,
             types,
@@ -117,6 +126,12 @@ class Planner:
         usable = sorted(bounds)
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = self._search(config, specs, facts, markets, gatherer, bounds)
+        more_checks: list[Check] = []
+        network = network_check.gathered(config, facts.prefetched.get("network"))
+        if network is not None:
+            subnets = network_check.usable_subnets(config, network)
+            candidates = network_check.in_subnet_zones(candidates, subnets, types)
+            more_checks.append(network_check.network_check(network, subnets))
         notes = [not_enabled_note(disabled)] if disabled else []
         extra: dict[str, Any] = {
             "feasible": True,
@@ -132,9 +147,9 @@ class Planner:
                 blocked = min(candidates, key=rank_key)
                 shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
                 extra |= {"feasible": False, "quota_increases": shortfalls}
-                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra)
+                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks)
             raise error
-        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra)
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks)
 
     def _build(
         self,
@@ -146,6 +161,7 @@ class Planner:
         facts: Facts,
         notes: list[str],
         extra: dict[str, Any],
+        more_checks: Sequence[Check] = (),
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
         prefetched = facts.prefetched.get(f"ami:{chosen.region}")
@@ -157,7 +173,10 @@ class Planner:
             BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot")
         )
         cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates)
-        plan_checks = checks(config, chosen, spec, cost.hourly_usd, ami.source, facts)
+        plan_checks = (*checks(config, chosen, spec, cost.hourly_usd, ami.source, facts), *more_checks)
+        fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
+        if fit and spec.gpu_count and "ollama" in config.services:
+            plan_checks = (*plan_checks, Check("model memory", "warn", fit))
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(

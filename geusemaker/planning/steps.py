@@ -26,8 +26,9 @@ def plan_steps(config: DeploymentConfig) -> tuple[Step, ...]:
         if exposed
         else "no inbound rules (SSM only)"
     )
+    where = "" if own_network else f" in existing VPC {config.network.vpc_id} (left unchanged)"
     steps += [
-        Step("security-group", f"create security group: {ports}", "security-group", network),
+        Step("security-group", f"create security group{where}: {ports}", "security-group", network),
         Step("iam-role", "create IAM role (SSM agent + this deployment's parameters)", "iam-role"),
         Step("instance-profile", "create instance profile for the role", "instance-profile", ("iam-role",)),
         Step("secrets", "store generated secrets as SSM SecureString parameters", "ssm-parameter"),

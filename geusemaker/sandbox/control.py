@@ -106,8 +106,14 @@ def stop() -> bool:
 
 
 def _spawn(quotas: dict[str, float], enabled: tuple[str, ...]) -> SandboxStatus:
-    port = _free_port()
-    command = [sys.executable, "-m", "geusemaker.sandbox.server", "--port", str(port)]
+    """Start the server on a port the kernel picks at bind time; it writes its endpoint once it listens.
+
+    Choosing a free port first and binding it later would race with every other process on the machine
+    (another sandbox could take the port, and this one would then talk to the wrong server).
+    """
+    ready = paths.home() / "sandbox.ready"
+    ready.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "geusemaker.sandbox.server", "--port", "0", "--ready-file", str(ready)]
     for code, value in sorted(quotas.items()):
         command += ["--quota", f"{code}={value:g}"]
     for region in enabled:
@@ -117,14 +123,17 @@ def _spawn(quotas: dict[str, float], enabled: tuple[str, ...]) -> SandboxStatus:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _port_open(endpoint):
+    endpoint = ""
+    while not (endpoint and _port_open(endpoint)):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             tail = log_path.read_text(errors="replace")[-800:]
             raise SandboxError(f"the sandbox did not start (log: {log_path})", details=tail.splitlines()[-8:])
         time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            endpoint = ready.read_text(encoding="utf-8").strip()
+    ready.unlink(missing_ok=True)
     started = SandboxStatus(True, endpoint, process.pid, dict(quotas), time.time(), enabled)
     _write_info(started)
     return started
@@ -169,12 +178,6 @@ def _start_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _port_open(endpoint: str) -> bool:
     host, _, port = endpoint.removeprefix("http://").partition(":")
     try:
@@ -193,9 +196,18 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still "exists"; treat it as gone.
+    # A zombie still "exists"; treat it as gone (our child: reap it; anyone's: its state in /proc says Z).
     with contextlib.suppress(ChildProcessError):
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that has exited but is not reaped yet (Linux /proc; elsewhere False)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]

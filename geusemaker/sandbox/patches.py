@@ -1,4 +1,6 @@
-"""Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images.
+"""Teach moto what the sandbox needs: EC2 vCPU quotas, spot placement scores, DLAMI and Ubuntu images,
+launch template versions that inherit from their source version and network interfaces created at launch that
+go with their instance, as EC2's do.
 
 Used by the sandbox server process, and by tests that run moto in-process, so both see the same AWS.
 Imports moto: never import this module from the product's normal code paths.
@@ -6,8 +8,8 @@ Imports moto: never import this module from the product's normal code paths.
 
 from __future__ import annotations
 
+import copy
 import json
-import threading
 from functools import cache, wraps
 from typing import Any
 
@@ -51,6 +53,7 @@ def install() -> None:
     _patch_seed_images_and_parameters()
     _patch_opt_in_regions()
     _patch_launch_template_source_version()
+    _patch_launch_interfaces_deleted_on_termination()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
@@ -220,33 +223,61 @@ def _patch_opt_in_regions() -> None:
     EC2Response.call_action = call_action  # type: ignore[method-assign]
 
 
-_SOURCE_VERSION = threading.local()
-
-
 def _patch_launch_template_source_version() -> None:
-    """CreateLaunchTemplateVersion with SourceVersion starts from that version's data, as AWS does
-    (moto keeps only the new fields, so the new version loses its ImageId)."""
-    from moto.ec2.models.launch_templates import LaunchTemplate
+    """CreateLaunchTemplateVersion with SourceVersion: the new version is the source's data plus the changes.
+
+    moto stores only the parameters of the request, so a version made to change one setting loses the
+    image, the user data and everything else. EC2 copies the source version and overrides what is given.
+    """
     from moto.ec2.responses.launch_templates import LaunchTemplates
 
-    original_response = LaunchTemplates.create_launch_template_version
-    original_create = LaunchTemplate.create_version
+    original = LaunchTemplates.create_launch_template_version
 
+    @wraps(original)
     def create_launch_template_version(self: Any) -> Any:
-        _SOURCE_VERSION.value = self._get_param("SourceVersion")
-        try:
-            return original_response(self)
-        finally:
-            _SOURCE_VERSION.value = None
+        source = self._get_param("SourceVersion")
+        if source is None:
+            return original(self)
+        template_id, backend = self._get_param("LaunchTemplateId"), self.ec2_backend
+        if template_id:
+            template = backend.get_launch_template(template_id)
+        else:
+            template = backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))
+        merged = {**copy.deepcopy(template.get_version(source).data), **self._get_param("LaunchTemplateData", {})}
+        read = self._get_param
 
-    def create_version(self: Any, data: dict[str, Any], description: str) -> Any:
-        source = getattr(_SOURCE_VERSION, "value", None)
-        if source is not None:
-            data = {**self.get_version(source).data, **data}
-        return original_create(self, data, description)
+        def get_param(param_name: str, if_none: Any = None) -> Any:
+            return merged if param_name == "LaunchTemplateData" else read(param_name, if_none)
+
+        self._get_param = get_param
+        try:
+            return original(self)
+        finally:
+            del self._get_param
 
     LaunchTemplates.create_launch_template_version = create_launch_template_version  # type: ignore[method-assign]
-    LaunchTemplate.create_version = create_version  # type: ignore[method-assign]
+
+
+def _patch_launch_interfaces_deleted_on_termination() -> None:
+    """A network interface that RunInstances creates is deleted when its instance terminates (EC2's default).
+
+    moto keeps it, so a subnet that GeuseMaker does not own (bring your own VPC) would look leaked.
+    """
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.prep_nics
+
+    @wraps(original)
+    def prep_nics(self: Any, nic_spec: list[dict[str, Any]], *args: Any, **kwargs: Any) -> None:
+        given = {int(n.get("DeviceIndex", 0)): dict(n) for n in nic_spec}
+        original(self, nic_spec, *args, **kwargs)
+        for index, nic in self.nics.items():
+            spec = given.get(index, {})
+            keep = str(spec.get("DeleteOnTermination", "true")).lower() == "false"
+            if not spec.get("NetworkInterfaceId") and not keep:
+                nic.delete_on_termination = True
+
+    Instance.prep_nics = prep_nics  # type: ignore[method-assign]
 
 
 def seed_instance_boundary() -> None:

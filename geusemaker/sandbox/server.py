@@ -1,7 +1,7 @@
 """The sandbox server process: moto's HTTP server with GeuseMaker's patches, until SIGTERM.
 
 Run by `geusemaker sandbox start` as
-`python -m geusemaker.sandbox.server --port N [--quota CODE=VALUE] [--enable-region REGION]`.
+`python -m geusemaker.sandbox.server --port 0 --ready-file PATH [--quota CODE=VALUE] [--enable-region REGION]`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 
 def parse_quota(text: str) -> tuple[str, float]:
@@ -44,7 +45,8 @@ def parse_region(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="geusemaker-sandbox-server")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0: any free port (see --ready-file)")
+    parser.add_argument("--ready-file", type=Path, help="where to write the endpoint once the server listens")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--quota", action="append", default=[], type=parse_quota)
     parser.add_argument("--enable-region", action="append", default=[], type=parse_region)
@@ -59,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     patches.enable_regions(set(args.enable_region))
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
-    patches.seed_instance_boundary()
-    print(f"sandbox listening on http://{args.host}:{args.port}", flush=True)
+    patches.seed_instance_boundary()  # before the endpoint is announced: no client sees the account without it
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    if args.ready_file is not None:
+        partial = args.ready_file.with_suffix(".partial")
+        partial.write_text(endpoint, encoding="utf-8")
+        partial.replace(args.ready_file)  # whole or absent: the starter never reads half an endpoint
+    print(f"sandbox listening on {endpoint}", flush=True)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

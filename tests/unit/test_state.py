@@ -77,9 +77,9 @@ def test_records_survive_a_killed_writer(tmp_path: Path) -> None:
 def test_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path: Path) -> None:
     code = (
         "import sys, time; from pathlib import Path; from geusemaker.state.lock import deployment_lock\n"
-        f"with deployment_lock(Path({str(tmp_path)!r}), 'x'):\n    print('held', flush=True); time.sleep(30)\n"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        f"with deployment_lock(Path({str(tmp_path)!r}), 'x'):\n    print('held', flush=True); sys.stdin.read()\n"
+    )  # holds the lock until the test lets go (no sleep that a slow machine could outlast)
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     try:
         with pytest.raises(LockedError) as caught, deployment_lock(tmp_path, "x"):

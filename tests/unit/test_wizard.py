@@ -48,6 +48,7 @@ def pipe() -> Iterator[object]:
 
 def run(pipe, keys: str, existing: set[str] | None = None, ip: str | None = None):  # type: ignore[no-untyped-def]
     pipe.send_text(keys)
+    pipe.close()  # a question with no keys left reads end-of-file instead of waiting
     return Wizard(load_catalog(), existing or set(), lambda: ip, input=pipe, output=DummyOutput()).run()
 
 
@@ -162,16 +163,93 @@ def test_cli_wizard_saves_a_config_deploy_accepts(  # type: ignore[no-untyped-de
     assert json.loads(again.out)["placement"] == plan["placement"]
 
 
-def test_cli_ctrl_c_exits_130_and_creates_nothing(cli, pipe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ctrl_c_exits_130_and_creates_nothing(  # type: ignore[no-untyped-def]
+    cli, pipe, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str
+) -> None:
     from geusemaker.cli import deploy_cmd
 
     monkeypatch.setattr(deploy_cmd, "WIZARD_PROMPT_OPTIONS", {"input": pipe, "output": DummyOutput()})
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("geusemaker.cli.wizard.public_ip", lambda: None)
     pipe.send_text(CLEAR + "gone" + ENTER + ENTER + CTRL_C)
-    result = cli("deploy")
+    result = cli("--sandbox", "deploy")
     assert result.code == 130
+    assert "cancelled: nothing was created" in result.err
     assert json.loads(cli("status", "-o", "json").out) == []
+
+
+def _wizard_cli(pipe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from geusemaker.cli import deploy_cmd
+
+    monkeypatch.setattr(deploy_cmd, "WIZARD_PROMPT_OPTIONS", {"input": pipe, "output": DummyOutput()})
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("geusemaker.cli.wizard.public_ip", lambda: None)
+
+
+def test_cli_checks_credentials_before_asking(  # type: ignore[no-untyped-def]
+    cli, pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _wizard_cli(pipe, monkeypatch)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    pipe.close()  # a question would read end-of-file
+    result = cli("deploy")
+    assert result.code == 2, result.err
+    assert "no AWS credentials found" in result.err and "Traceback" not in result.err
+
+
+def test_cli_save_config_asks_before_overwriting(  # type: ignore[no-untyped-def]
+    cli, pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str
+) -> None:
+    _wizard_cli(pipe, monkeypatch)
+    target = tmp_path / "mine.yaml"
+    target.write_text("name: precious\n")
+    pipe.send_text("n")
+    pipe.close()
+    refused = cli("--sandbox", "deploy", "--save-config", str(target), "--dry-run")
+    assert refused.code == 2 and "exists and was not overwritten" in refused.err and "--force" in refused.err
+    assert target.read_text() == "name: precious\n"
+
+
+@pytest.mark.parametrize("how", ["confirm", "--force"])
+def test_cli_save_config_overwrites_when_told(  # type: ignore[no-untyped-def]
+    cli, pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str, how: str
+) -> None:
+    _wizard_cli(pipe, monkeypatch)
+    target = tmp_path / "mine.yaml"
+    target.write_text("name: precious\n")
+    us_east_1 = load_catalog().regions().index("us-east-1") + 1
+    pipe.send_text(("y" if how == "confirm" else "") + answers("fresh", region=DOWN * us_east_1 + ENTER))
+    options = ["--force"] if how == "--force" else []
+    result = cli("--sandbox", "deploy", "--save-config", str(target), *options, "--dry-run", "-o", "json")
+    assert result.code == 0, result.err
+    assert load_config(target).name == "fresh"
+
+
+def test_cli_failure_after_the_wizard_keeps_the_answers(  # type: ignore[no-untyped-def]
+    cli, pipe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_sandbox: str, gm_home: Path
+) -> None:
+    _wizard_cli(pipe, monkeypatch)
+    us_east_1 = load_catalog().regions().index("us-east-1") + 1
+    pipe.send_text(answers("kept", region=DOWN * us_east_1 + ENTER, budget="0.01" + ENTER))
+    result = cli("--sandbox", "deploy", "--dry-run")
+    assert result.code == 3, result.err
+    kept = gm_home / "answers" / "kept.yaml"
+    assert f"Your answers are kept in {kept}" in " ".join(result.err.split())
+    assert load_config(kept).compute.max_hourly_usd == 0.01
+
+
+def test_a_model_too_big_for_the_gpu_is_asked_about(pipe) -> None:  # type: ignore[no-untyped-def]
+    keys = answers(models=CLEAR + "llama3.1:70b" + ENTER + "n" + CLEAR + "llama3.1:8b" + ENTER)
+    assert run(pipe, keys).ollama.models == ["llama3.1:8b"]
+
+
+def test_a_model_too_big_for_the_gpu_can_be_kept(pipe) -> None:  # type: ignore[no-untyped-def]
+    keys = answers(models=CLEAR + "llama3.1:70b" + ENTER + "y")
+    assert run(pipe, keys).ollama.models == ["llama3.1:70b"]
 
 
 def test_no_terminal_and_no_config_fails_at_once() -> None:
