@@ -212,6 +212,8 @@ def _ssm(operation: str, body: bytes, world: World) -> Iterator[Request]:
     request = json.loads(body or b"{}")
     parameter = f"arn:aws:ssm:{world.region}:{ACCOUNT}:parameter"
     names = request.get("Names") or [request[k] for k in ("Name", "Path") if k in request]
+    if request.get("ResourceType") == "Parameter":  # tag calls name the parameter as ResourceId
+        names = [request["ResourceId"]]
     if names:
         for name in names:
             yield Request(action, f"{parameter}{name}")

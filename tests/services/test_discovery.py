@@ -27,7 +27,7 @@ def _stack(clients: AwsClients, name: str, stack_id: str, *, iam: bool = True) -
     created.add(("file-system", fs))
     if iam:
         service = IamService(clients)
-        role = service.create_role(name, tags)
+        role = service.create_role(name, tags, service.ensure_boundary(clients.account_id()))
         profile, _ = service.create_instance_profile(name, role, tags)
         created |= {("iam-role", role), ("instance-profile", profile)}
     return created
