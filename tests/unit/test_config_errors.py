@@ -104,7 +104,11 @@ CASES: list[tuple[str, str, list[str]]] = [
         "name: s\nregion: us-east-1\nnetwork:\n  subnet_id: subnet-0123456789abcdef0\n",
         ["network.subnet_id", "needs vpc_id"],
     ),
-    ("vpc-with-auto-region", "name: s\nregion: auto\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n", ["region", "vpc_id", "auto"]),
+    (
+        "vpc-with-auto-region",
+        "name: s\nregion: auto\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n",
+        ["region", "vpc_id", "auto"],
+    ),
     (
         "subnet-with-auto-region",
         "name: s\nregion: auto\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n  subnet_id: subnet-0123456789abcdef0\n",
