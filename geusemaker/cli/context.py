@@ -92,8 +92,9 @@ class AppContext:
         return AwsClients(AwsTarget(profile=self.profile, region=region, endpoint_url=endpoint))
 
     def stack_region(self, configured: str | None) -> str:
-        """The region a stack plans in, in the AWS CLI's order: --region, the config, AWS_REGION,
-        AWS_DEFAULT_REGION, the profile's region; `auto` (search) only when one of them says so."""
+        """The region a stack plans in: the config's, then --region, AWS_REGION, AWS_DEFAULT_REGION and the
+        profile's region; `auto` (search) only when one of them says so. A --region that contradicts the
+        config is refused, never silently ignored or obeyed: the config decides where the stack's data lives."""
         from geusemaker.errors import UsageError
         from geusemaker.models.regions import normalize_region, region_problem
 
@@ -101,6 +102,11 @@ class AppContext:
             raise UsageError(
                 "--region all only applies to discovery (list/destroy --discover)",
                 hint="Name one region, or use --region auto to search every enabled region.",
+            )
+        if configured and self.region and normalize_region(self.region) != normalize_region(configured):
+            raise UsageError(
+                f"the config says region {configured}, --region says {self.region}",
+                hint="The config decides where the stack lives: change its region, or drop --region.",
             )
         for source, given in self._region_sources(configured):
             if not given:
@@ -122,8 +128,8 @@ class AppContext:
     def _region_sources(self, configured: str | None) -> Iterator[tuple[str, str | None]]:
         from geusemaker.services.aws import profile_region
 
-        yield "--region", self.region
         yield "region (config)", configured
+        yield "--region", self.region
         yield "AWS_REGION", os.environ.get("AWS_REGION")
         yield "AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")
         if not self.sandbox:

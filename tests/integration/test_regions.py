@@ -62,6 +62,15 @@ def test_region_option_after_the_subcommand(cli, shared_sandbox: str, tmp_path: 
     assert json.loads(result.out)["placement"]["region"] == "us-west-2"
 
 
+def test_region_option_never_contradicts_the_config(cli, shared_sandbox: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pinned = _write(tmp_path, T4 + "region: eu-west-1\n")
+    refused = cli("--sandbox", "cost", "-c", pinned, "--region", "us-west-2", "-o", "json")
+    assert refused.code == 2 and "region eu-west-1" in refused.err and "--region says us-west-2" in refused.err
+    agreed = cli("--sandbox", "cost", "-c", pinned, "--region", "eu-west-1", "-o", "json")
+    assert agreed.code == 0, agreed.err
+    assert json.loads(agreed.out)["placement"]["region"] == "eu-west-1"
+
+
 def test_environment_region_comes_before_search(cli, shared_sandbox: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -88,7 +97,8 @@ def test_region_order_ends_with_the_profile(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("AWS_REGION", "us-east-2")
     assert AppContext().stack_region(None) == "us-east-2"
     assert AppContext().stack_region("ca-central-1") == "ca-central-1"
-    assert AppContext(region="sa-east-1").stack_region("ca-central-1") == "sa-east-1"
+    assert AppContext(region="sa-east-1").stack_region(None) == "sa-east-1"
+    assert AppContext(region="ca-central-1").stack_region("ca-central-1") == "ca-central-1"
     assert AppContext().stack_region("auto") == "auto"
 
 
