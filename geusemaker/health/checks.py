@@ -21,6 +21,7 @@ from geusemaker.models.market import Check
 from geusemaker.models.services import SERVICES
 
 STATUS_FILE = "/var/lib/geusemaker/status.json"
+PROBE_LEDGER = "/run/geusemaker/health-probes"
 OLLAMA = "http://127.0.0.1:11434"
 _SECTION = re.compile(r"^=== BEGIN (?P<name>[\w-]+)\n(?P<body>.*?)^=== END (?P=name) rc=(?P<rc>\d+)$", re.S | re.M)
 
@@ -53,6 +54,8 @@ def sections(config: DeploymentConfig) -> dict[str, str]:
         if config.ollama.models:
             request = json.dumps({"model": config.ollama.models[0], "prompt": "ok", "stream": False,
                                   "options": {"num_predict": 1}})  # fmt: skip
+            # the ledger tells the lifecycle guard that this request is a probe, not activity
+            probe += f" && mkdir -p /run/geusemaker && date +%s >>{PROBE_LEDGER}"
             probe += f" && curl -fsS -m 120 -o /dev/null -d {shlex.quote(request)} {OLLAMA}/api/generate"
         parts["ollama"] = probe + f" && curl -fsS {OLLAMA}/api/ps"
     for service in config.services:

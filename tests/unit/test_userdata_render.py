@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def test_every_shell_part_of_the_matrix_passes_shellcheck(tmp_path: Path) -> Non
         folder.mkdir()
         for name, text in _scripts(_render(*case)).items():
             assert text.startswith("#!/usr/bin/env bash\n")
-            assert "\nset -euo pipefail\n" in text, name
+            assert re.search(r"\nset -E?euo pipefail\n", text), name
             (folder / name).write_text(text)
             paths.append(str(folder / name))
     result = subprocess.run([SHELLCHECK, "--severity=style", *paths], capture_output=True, text=True, check=False)
@@ -188,3 +189,19 @@ def test_render_command_writes_the_exact_bytes_and_parts(cli, tmp_path: Path) ->
     assert (out / "parts" / "cloud-config.yaml").read_text() == expected.parts["cloud-config.yaml"]
     assert yaml.safe_load((out / "docker-compose.yml").read_text()) == yaml.safe_load(expected.compose)
     assert f"{expected.size:,} bytes (gzip)" in result.out
+
+
+@pytest.mark.parametrize("data", ["efs", "ebs"])
+def test_the_stack_and_dockerd_wait_for_the_data_mount(data: str) -> None:
+    userdata = render(BootContext(validate_data({"name": "m", "storage": {"data": data}}), "us-east-1"))
+    assert (
+        "\nRequiresMountsFor=/opt/geusemaker/data\n" in userdata.files["/etc/systemd/system/geusemaker-stack.service"]
+    )
+    drop_in = userdata.files["/etc/systemd/system/docker.service.d/geusemaker-data.conf"]
+    assert drop_in.splitlines()[-2:] == ["[Unit]", "RequiresMountsFor=/opt/geusemaker/data"]
+
+
+def test_without_a_data_volume_nothing_waits_for_a_mount() -> None:
+    userdata = render(BootContext(validate_data({"name": "m", "storage": {"data": "none"}}), "us-east-1"))
+    assert "RequiresMountsFor" not in userdata.files["/etc/systemd/system/geusemaker-stack.service"]
+    assert not any("docker.service.d" in path for path in userdata.files)
