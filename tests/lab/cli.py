@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _boot(machine, pristine, args)
     except (LabError, AssertionError) as exc:
-        print(f"\nFAILED: {exc}\n\n{machine.report()}", file=sys.stderr)
+        print(f"\nFAILED: {exc}", file=sys.stderr)
         return 1
     finally:
         machine.kill()

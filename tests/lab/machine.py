@@ -114,10 +114,15 @@ class LabMachine:
         console = (self.workdir / f"console-{self.boots}.log").open("wb")
         command = [
             "systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--capability=all", "--private-network",
-            "--console=passive", f"--machine=lab-{self.workdir.name[-20:]}", f"--bind={self.efs}:/srv/lab-efs",
+            "--console=passive", "--system-call-filter=@keyring",  # runc gives each container a session keyring
+            f"--machine=lab-{self.workdir.name[-20:]}", f"--bind={self.efs}:/srv/lab-efs",
             "-D", str(self.root),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Docker inside needs writable cgroup controllers on a host with the legacy (v1) hierarchy.
+        env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "1"}
+        self.process = subprocess.Popen(
+            command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
         console.close()
         wait_for(lambda: self._leader() and self.run("true", check=False).returncode == 0, 120, "systemd to start")
 
@@ -223,8 +228,8 @@ class LabMachine:
         parts = [f"== status.json\n{json.dumps(self.status(), indent=2, sort_keys=True)}"]
         parts.append("== boot log (tail)\n" + "\n".join(self.log().splitlines()[-25:]))
         if self.running:
-            units = self.run("systemctl list-units --all --no-pager 'geusemaker*' docker.service '*.mount' "
-                             "cloud-final.service", check=False).stdout  # fmt: skip
+            units = self.run("systemctl list-units --all --no-pager 'geusemaker*' docker.service lab-imds.service "
+                             "opt-geusemaker-data.mount cloud-final.service", check=False).stdout  # fmt: skip
             parts.append("== units\n" + units.strip())
             parts.append("== docker ps\n" + self.run("docker ps -a", check=False).stdout.strip())
         else:

@@ -44,13 +44,14 @@ PLACES = {
     "docker-compose": "usr/libexec/docker/cli-plugins/docker-compose",
     "imds": "usr/local/lib/lab/imds",
     "lab-imds.service": "etc/systemd/system/lab-imds.service",
+    "lab-cgroups.service": "etc/systemd/system/lab-cgroups.service",
 }
 DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none"}
 CLOUD_CFG = "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\n"
 IMAGE_TOOLS = ("usr/bin/bash", "usr/bin/curl", "usr/bin/python3.11")
 PYTHON_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data", "__pycache__",
                "config-3.11-x86_64-linux-gnu", "distutils", "venv"}  # fmt: skip
-BUSYBOX_APPLETS = ("sh", "wget", "cat", "ls", "sleep", "env", "ps", "mkdir", "rm", "echo", "grep")
+BUSYBOX_APPLETS = ("wget", "cat", "ls", "sleep", "env", "ps", "mkdir", "rm", "echo", "grep")
 
 
 def recipe_hash() -> str:
@@ -142,7 +143,8 @@ def _configure(root: Path) -> None:
         shutil.copy2(STANDINS / name, target)
     wants = root / "etc/systemd/system/sysinit.target.wants"
     wants.mkdir(parents=True, exist_ok=True)
-    (wants / "lab-imds.service").symlink_to("/etc/systemd/system/lab-imds.service")
+    for unit in ("lab-imds.service", "lab-cgroups.service"):
+        (wants / unit).symlink_to(f"/etc/systemd/system/{unit}")
     for folder in ("srv/lab-efs", "var/lib/lab/faults", "var/lib/lab/imds", "var/lib/lab/ssm", "etc/lab"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     subprocess.run(["chroot", str(root), "locale-gen"], capture_output=True, check=False)
@@ -189,6 +191,7 @@ def _image_tar(root: Path) -> bytes:
         for applet in BUSYBOX_APPLETS:
             _entry(tar, f"usr/local/bin/{applet}", link="/usr/bin/busybox")
         _entry(tar, "usr/bin/python3", link="python3.11")
+        _entry(tar, "usr/bin/sh", link="busybox")  # /bin/sh, for the compose file's CMD-SHELL health checks
         _entry(tar, "tmp", mode=0o1777, directory=True)
         _entry(tar, "etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n")
         for name in ("service.py", "ollama", "pg_isready", "psql"):
