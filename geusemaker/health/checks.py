@@ -65,7 +65,10 @@ def sections(config: DeploymentConfig) -> dict[str, str]:
 
 def script(config: DeploymentConfig) -> str:
     """One script running every section; each prints its output between markers with its exit code."""
-    lines = ['section() { echo "=== BEGIN $1"; bash -c "$2" 2>&1; echo "=== END $1 rc=$?"; }']
+    # the output is captured so that the end marker starts a line even when the output does not end one
+    # (status.json, most JSON answers)
+    lines = ['section() { local out rc; echo "=== BEGIN $1"; out=$(bash -c "$2" 2>&1); rc=$?; '
+             'printf \'%s\\n\' "$out"; echo "=== END $1 rc=$rc"; }']  # fmt: skip
     lines += [f"section {name} {shlex.quote(command)}" for name, command in sections(config).items()]
     return "\n".join(lines) + "\n"
 

@@ -6,8 +6,10 @@ in its meta-data. Commands run inside with nsenter; files of the root are read f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import shutil
 import subprocess
 import time
@@ -175,9 +177,20 @@ class LabMachine:
             raise
 
     def kill(self) -> None:
+        """Pull the plug: kill the machine's PID 1 (which ends its PID namespace), then systemd-nspawn.
+
+        Killing systemd-nspawn alone would leave the machine running, orphaned.
+        """
+        leader = self._leader()
+        if leader is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leader, signal.SIGKILL)
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=60)
 
     def destroy(self) -> None:
         """Stop the machine and delete its disk (never while anything is still mounted under it)."""
