@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
+import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -117,7 +118,8 @@ class LabMachine:
         command = [
             "systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--capability=all", "--private-network",
             "--console=passive", "--system-call-filter=@keyring",  # runc gives each container a session keyring
-            f"--machine=lab-{self.workdir.name[-20:]}", f"--bind={self.efs}:/srv/lab-efs",
+            f"--machine=lab-{re.sub('[^a-z0-9]', '', self.workdir.name.lower())[-20:]}",
+            f"--bind={self.efs}:/srv/lab-efs",
             "-D", str(self.root),
         ]  # fmt: skip
         # Docker inside needs writable cgroup controllers on a host with the legacy (v1) hierarchy.
@@ -126,7 +128,13 @@ class LabMachine:
             command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
         console.close()
-        wait_for(lambda: self._leader() and self.run("true", check=False).returncode == 0, 120, "systemd to start")
+        wait_for(self._started, 120, "systemd to start")
+
+    def _started(self) -> bool:
+        if not self.running:
+            log = (self.workdir / f"console-{self.boots}.log").read_text(errors="replace")
+            raise LabError(f"systemd-nspawn exited at boot:\n{log[-2000:]}")
+        return bool(self._leader()) and self.run("true", check=False).returncode == 0
 
     @property
     def running(self) -> bool:
