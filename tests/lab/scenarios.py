@@ -210,8 +210,11 @@ def reboot(machine: LabMachine) -> Observed:
     assert not machine.containers(), f"containers started without the data mount: {machine.containers()}"
     bare = machine.root / "opt/geusemaker/data"
     assert not any(bare.rglob("lab-identity")), "a service initialised the bare mount point"
-    (machine.root / "var/lib/lab/faults/mount.nfs4").unlink()
-    machine.run("systemctl start geusemaker-stack.service", timeout_s=300)
+    failed = machine.run("systemctl --failed --plain --no-legend", check=False).stdout
+    assert "opt-geusemaker-data.mount" in failed, failed
+    (machine.root / "var/lib/lab/faults/mount.nfs4").unlink()  # the EFS is back: the next start is whole
+    machine.poweroff()
+    machine.boot()
     _wait_healthy(machine)
     return Observed("reboot", back, {"units": machine.unit_states()})
 
