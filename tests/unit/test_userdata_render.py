@@ -205,3 +205,10 @@ def test_without_a_data_volume_nothing_waits_for_a_mount() -> None:
     userdata = render(BootContext(validate_data({"name": "m", "storage": {"data": "none"}}), "us-east-1"))
     assert "RequiresMountsFor" not in userdata.files["/etc/systemd/system/geusemaker-stack.service"]
     assert not any("docker.service.d" in path for path in userdata.files)
+
+
+def test_the_guard_runs_every_minute_from_the_first_minute_without_slack() -> None:
+    userdata = render(BootContext(validate_data({"name": "g"}), "us-east-1", spot=True))
+    timer = userdata.files["/etc/systemd/system/geusemaker-guard.timer"]
+    for line in ("OnBootSec=1min", "OnUnitActiveSec=1min", "AccuracySec=5s"):
+        assert f"\n{line}\n" in timer, line
