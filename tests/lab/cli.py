@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return _boot(machine, pristine, args)
     except (LabError, AssertionError) as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
+        if machine.running:
+            print(machine.report(), file=sys.stderr)
         return 1
     finally:
         machine.kill()

@@ -65,6 +65,7 @@ class LabMachine:
     spot: bool = False
     userdata: RenderedUserData = field(init=False)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    loop: str = field(default="", init=False)
     boots: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +90,9 @@ class LabMachine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(self.root)], check=True)
         self.efs.mkdir(exist_ok=True)
+        if self.config.storage.data == "ebs":  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
+            with (self.workdir / "ebs.img").open("wb") as disk:
+                disk.truncate(4 * 2**30)
         seed = self.root / "var/lib/cloud/seed/nocloud"
         seed.mkdir(parents=True, exist_ok=True)
         (seed / "user-data").write_bytes(self.userdata.payload)
@@ -122,6 +126,11 @@ class LabMachine:
             f"--bind={self.efs}:/srv/lab-efs",
             "-D", str(self.root),
         ]  # fmt: skip
+        if self.config.storage.data == "ebs":
+            if not self.loop:
+                self.loop = subprocess.run(["losetup", "--find", "--show", str(self.workdir / "ebs.img")],
+                                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+            command.insert(-2, f"--bind={self.loop}:/dev/nvme1n1")
         # Docker inside needs writable cgroup controllers on a host with the legacy (v1) hierarchy.
         env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "1"}
         self.process = subprocess.Popen(
@@ -203,6 +212,9 @@ class LabMachine:
     def destroy(self) -> None:
         """Stop the machine and delete its disk (never while anything is still mounted under it)."""
         self.kill()
+        if self.loop:
+            subprocess.run(["losetup", "--detach", self.loop], check=False)
+            self.loop = ""
         mounts = Path("/proc/mounts").read_text()
         if f" {self.workdir}/" in mounts:
             raise LabError(f"something is still mounted under {self.workdir}; not deleting it")

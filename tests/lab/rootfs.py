@@ -45,6 +45,7 @@ PLACES = {
     "imds": "usr/local/lib/lab/imds",
     "lab-imds.service": "etc/systemd/system/lab-imds.service",
     "lab-cgroups.service": "etc/systemd/system/lab-cgroups.service",
+    "lab-ebs.service": "etc/systemd/system/lab-ebs.service",
 }
 DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none"}
 CLOUD_CFG = "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\n"
@@ -85,7 +86,23 @@ def pristine_root(log: Path | None = None) -> Path:
         _configure(root)
         _images(root, log)
 
-    return _cached(recipe_hash(), finish, log)
+    root = _cached(recipe_hash(), finish, log)
+    _prune(keep={root.parent.name, base.parent.name})
+    return root
+
+
+def _prune(keep: set[str]) -> None:
+    """Delete the roots of older recipes (about 600 MB each) that no build holds."""
+    for home in CACHE.iterdir():
+        if not home.is_dir() or home.name in keep:
+            continue
+        with (CACHE / f"{home.name}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(home, ignore_errors=True)
+        (CACHE / f"{home.name}.lock").unlink(missing_ok=True)
 
 
 def _base_hash() -> str:
@@ -143,7 +160,7 @@ def _configure(root: Path) -> None:
         shutil.copy2(STANDINS / name, target)
     wants = root / "etc/systemd/system/sysinit.target.wants"
     wants.mkdir(parents=True, exist_ok=True)
-    for unit in ("lab-imds.service", "lab-cgroups.service"):
+    for unit in ("lab-imds.service", "lab-cgroups.service", "lab-ebs.service"):
         (wants / unit).symlink_to(f"/etc/systemd/system/{unit}")
     for folder in ("srv/lab-efs", "var/lib/lab/faults", "var/lib/lab/imds", "var/lib/lab/ssm", "etc/lab"):
         (root / folder).mkdir(parents=True, exist_ok=True)

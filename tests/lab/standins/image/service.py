@@ -7,6 +7,7 @@ service keeps it, so a test can see whether a data directory was found empty (a 
 
 import json
 import os
+import signal
 import socket
 import socketserver
 import sys
@@ -155,6 +156,7 @@ class Postgres(socketserver.StreamRequestHandler):
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as PID 1 it would otherwise ignore `docker stop`
     first_start()
     if SERVICE == "postgres":
         socketserver.ThreadingTCPServer.allow_reuse_address = True
