@@ -15,7 +15,8 @@ from geusemaker.config_io import load_config
 from geusemaker.errors import UserError
 from tests.lab import rootfs
 from tests.lab.machine import LabError, LabMachine, lab_unavailable, wait_for
-from tests.lab.scenarios import BOOT_TIMEOUT_S, SCENARIOS
+from tests.lab.reading import BOOT_TIMEOUT_S
+from tests.lab.scenarios import SCENARIOS
 
 
 def main(argv: list[str] | None = None) -> int:
