@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ NVIDIA_DRIVER_ERROR = (
 
 _GENERIC = """#!/usr/bin/env bash
 printf '%s %s\\n' "$(basename "$0")" "$*" >> "$STUB_DIR/calls.log"
+if [ -e "$STUB_DIR/fail-$(basename "$0")" ]; then exit 1; fi
 """
 
 _NVIDIA_SMI = (
@@ -55,7 +57,8 @@ _DOCKER = (
     _GENERIC
     + r"""
 case "$1" in
-  logs) cat "$STUB_DIR/ollama.log" 2>/dev/null || true ;;
+  logs) cat "$STUB_DIR/logs-$4" 2>/dev/null || true ;;
+  exec) [ "$3" != psql ] || cat "$STUB_DIR/psql-out" 2>/dev/null || true ;;
   run) cat "$SMI_DIR/list.txt" ;;
 esac
 exit 0
@@ -70,6 +73,7 @@ cat "$STUB_DIR/ssm-parameters.txt"
 )
 
 _SLEEP = _GENERIC + "exit 0\n"
+_PGREP = _GENERIC + '[ -e "$STUB_DIR/ssm-session" ]\n'
 _FAIL = _GENERIC + "exit 1\n"
 STUBS = {
     "nvidia-smi": _NVIDIA_SMI,
@@ -77,6 +81,7 @@ STUBS = {
     "aws": _AWS,
     "sleep": _SLEEP,
     "blkid": _FAIL,
+    "pgrep": _PGREP,
 }
 GENERIC_STUBS = (
     "systemctl", "nvidia-ctk", "mount", "shutdown", "chown", "getent", "apt-get", "snap", "curl",
@@ -141,6 +146,17 @@ class BootSim:
         return subprocess.run(
             ["bash", str(script)], env=environment, capture_output=True, text=True, timeout=60, check=False
         )
+
+    def fail(self, command: str) -> None:
+        """Make the stub `command` exit 1 from now on."""
+        (self.stubs / f"fail-{command}").write_text("")
+
+    def reboot(self) -> None:
+        """What a reboot does to the root: /run is a fresh tmpfs."""
+        shutil.rmtree(self.root / "run", ignore_errors=True)
+
+    def container_log(self, service: str, text: str) -> None:
+        (self.stubs / f"logs-geusemaker-{service}-1").write_text(text)
 
     def calls(self) -> list[str]:
         path = self.stubs / "calls.log"

@@ -21,6 +21,7 @@ from geusemaker.models.market import Check
 from geusemaker.models.services import SERVICES
 
 STATUS_FILE = "/var/lib/geusemaker/status.json"
+PROBE_LEDGER = "/run/geusemaker/health-probes"
 OLLAMA = "http://127.0.0.1:11434"
 _SECTION = re.compile(r"^=== BEGIN (?P<name>[\w-]+)\n(?P<body>.*?)^=== END (?P=name) rc=(?P<rc>\d+)$", re.S | re.M)
 
@@ -53,6 +54,8 @@ def sections(config: DeploymentConfig) -> dict[str, str]:
         if config.ollama.models:
             request = json.dumps({"model": config.ollama.models[0], "prompt": "ok", "stream": False,
                                   "options": {"num_predict": 1}})  # fmt: skip
+            # the ledger tells the lifecycle guard that this request is a probe, not activity
+            probe += f" && mkdir -p /run/geusemaker && date +%s >>{PROBE_LEDGER}"
             probe += f" && curl -fsS -m 120 -o /dev/null -d {shlex.quote(request)} {OLLAMA}/api/generate"
         parts["ollama"] = probe + f" && curl -fsS {OLLAMA}/api/ps"
     for service in config.services:
@@ -62,7 +65,10 @@ def sections(config: DeploymentConfig) -> dict[str, str]:
 
 def script(config: DeploymentConfig) -> str:
     """One script running every section; each prints its output between markers with its exit code."""
-    lines = ['section() { echo "=== BEGIN $1"; bash -c "$2" 2>&1; echo "=== END $1 rc=$?"; }']
+    # the output is captured so that the end marker starts a line even when the output does not end one
+    # (status.json, most JSON answers)
+    lines = ['section() { local out rc; echo "=== BEGIN $1"; out=$(bash -c "$2" 2>&1); rc=$?; '
+             'printf \'%s\\n\' "$out"; echo "=== END $1 rc=$rc"; }']  # fmt: skip
     lines += [f"section {name} {shlex.quote(command)}" for name, command in sections(config).items()]
     return "\n".join(lines) + "\n"
 

@@ -37,6 +37,7 @@ PLACEHOLDER_FILE_SYSTEM = "fs-00000000000000000"
 GPU_UTIL_IDLE_THRESHOLD = 5
 OLLAMA_GPU_OVERHEAD_BYTES = 512 * 1024 * 1024
 MIME_BOUNDARY = "==GEUSEMAKER-PART=="
+DOCKER_DATA_DROP_IN = "/etc/systemd/system/docker.service.d/geusemaker-data.conf"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def render(context: BootContext) -> RenderedUserData:
     config = context.config
     lifecycle = config.lifecycle
     guard = lifecycle.idle_stop_minutes > 0 or lifecycle.max_runtime_hours > 0
+    data_mount = DATA_DIR if config.storage.data != "none" else ""
     values: dict[str, Any] = {
         "name": config.name,
         "region": context.region,
@@ -141,20 +143,24 @@ def render(context: BootContext) -> RenderedUserData:
         "secret_files_dir": SECRET_FILES_DIR,
         "env_secrets": env_secret_names(config.services),
         "data_dirs": [(s, SERVICES[s].data_uid) for s in config.services if SERVICES[s].data_uid is not None],
+        "services": config.services,
         "models": config.ollama.models if "ollama" in config.services else [],
         "ollama_image": SERVICES["ollama"].image,
         "guard": guard,
         "idle_minutes": lifecycle.idle_stop_minutes,
         "max_runtime_hours": lifecycle.max_runtime_hours,
         "util_threshold": GPU_UTIL_IDLE_THRESHOLD,
-        "services": config.services,
         "memory_source": _memory_source(),
     }
     files = {
         "/opt/geusemaker/lib.sh": render_template("lib.sh.j2"),
         "/opt/geusemaker/docker-compose.yml": render_compose(config),
-        "/etc/systemd/system/geusemaker-stack.service": render_template("units.j2", unit="stack"),
+        "/etc/systemd/system/geusemaker-stack.service": render_template(
+            "units.j2", unit="stack", data_mount=data_mount
+        ),
     }
+    if data_mount:
+        files[DOCKER_DATA_DROP_IN] = render_template("units.j2", unit="docker-data", data_mount=data_mount)
     if values["models"]:
         files["/opt/geusemaker/pull-models.sh"] = render_template("pull-models.sh.j2", **values)
         files["/etc/systemd/system/geusemaker-models.service"] = render_template("units.j2", unit="models")

@@ -190,3 +190,18 @@ def test_health_in_the_sandbox_says_why_it_cannot_check(cli, shared_sandbox: str
         assert document["overall"] == "unknown" and "sandbox" in document["checks"][0]["detail"]
     finally:
         assert cli("--sandbox", "destroy", "sbx", "--yes").code == 0
+
+
+def test_a_section_whose_output_ends_without_a_newline_is_still_read(tmp_path: Path) -> None:
+    import subprocess
+
+    from geusemaker.health.checks import split_sections
+
+    section = script(validate_data({"name": "h", "tier": "cpu", "services": ["ollama"]})).splitlines()[0]
+    shell = section + "\nsection boot 'cat status.json'\nsection service-ollama 'printf ok; exit 7'\n"
+    (tmp_path / "status.json").write_text('{"step": "complete", "state": "done"}')  # as json.dump writes it
+    result = subprocess.run(["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert split_sections(result.stdout) == {
+        "boot": ('{"step": "complete", "state": "done"}\n', 0),
+        "service-ollama": ("ok\n", 7),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -173,12 +174,10 @@ def test_activity_resets_the_idle_clock(tmp_path: Path, busy: str) -> None:
     if busy == "gpu":
         (sim.stubs / "gpu-util").write_text("87\n")
     else:
-        (sim.stubs / "ollama.log").write_text(
-            '[GIN] 2026/11/23 - 10:00:00 | 200 |  1.2s | 172.18.0.1 | POST "/api/generate"\n'
-        )
+        sim.container_log("ollama", '[GIN] 2026/11/23 - 10:00:00 | 200 |  1.2s | 172.18.0.1 | POST "/api/generate"\n')
     _run_guard(sim, guard, t0 + 20 * 60, tmp_path)
     (sim.stubs / "gpu-util").write_text("0\n")
-    (sim.stubs / "ollama.log").write_text('[GIN] 2026/11/23 | 200 | 1ms | 127.0.0.1 | GET "/api/tags"\n')
+    sim.container_log("ollama", '[GIN] 2026/11/23 | 200 | 1ms | 127.0.0.1 | GET "/api/tags"\n')
     _run_guard(sim, guard, t0 + 40 * 60, tmp_path)  # idle since minute 40 only; health checks do not count
     _run_guard(sim, guard, t0 + 60 * 60, tmp_path)
     assert not any(c.startswith("shutdown") for c in sim.calls())
@@ -239,3 +238,63 @@ def test_the_database_password_reaches_postgres_and_n8n_only_as_files_their_user
     assert (sim.root / "etc/geusemaker/secrets").stat().st_mode & 0o777 == 0o700
     assert values["POSTGRES_PASSWORD"] not in (sim.root / "etc/geusemaker/secrets.env").read_text()
     assert not (sim.root / "etc/geusemaker/secrets.all").exists()
+
+
+def test_a_command_failing_inside_a_step_marks_the_boot_failed(tmp_path: Path) -> None:
+    sim = _sim(tmp_path)
+    sim.fail("nvidia-ctk")
+    assert sim.run().returncode != 0
+    status = sim.status()
+    assert (status["step"], status["state"]) == ("docker", "failed")
+    assert "nvidia-ctk runtime configure" in str(status["error"])
+    assert "FAILED in docker" in sim.log()
+    assert not any(call.startswith("mount") for call in sim.calls()), "nothing after the failed step"
+
+
+def test_packages_are_installed_from_fresh_lists(tmp_path: Path) -> None:
+    sim = _sim(tmp_path)  # the Deep Learning AMI path: Docker is there, nfs-common is not
+    assert sim.run().returncode == 0, sim.log()
+    apt = [c for c in sim.calls() if c.startswith("apt-get")]
+    assert apt[0].endswith(" update")
+    assert apt[1].endswith(" install nfs-common")
+
+
+def test_the_idle_clock_starts_afresh_after_a_reboot(tmp_path: Path) -> None:
+    sim, guard = _guard(tmp_path, idle_stop_minutes=30)
+    t0 = 1_800_000_000
+    _run_guard(sim, guard, t0, tmp_path)  # idle from t0, then stopped by hand for hours
+    sim.reboot()
+    _run_guard(sim, guard, t0 + 5 * 3600, tmp_path)
+    assert not any(c.startswith("shutdown") for c in sim.calls()), "shut down at the first run after a start"
+    _run_guard(sim, guard, t0 + 5 * 3600 + 30 * 60, tmp_path)
+    assert any(c.startswith("shutdown") for c in sim.calls())
+
+
+@pytest.mark.parametrize(
+    ("source", "make_busy"),
+    [
+        ("n8n", lambda sim: (sim.stubs / "psql-out").write_text("2\n")),
+        ("qdrant", lambda sim: sim.container_log("qdrant", '1.2.3.4 "POST /collections/c/points/search HTTP/1.1" 200')),
+        ("crawl4ai", lambda sim: sim.container_log("crawl4ai", 'INFO: 172.18.0.1:1 - "POST /crawl HTTP/1.1" 200 OK\n')),
+        ("ssm", lambda sim: (sim.stubs / "ssm-session").write_text("")),
+    ],
+)  # fmt: skip
+def test_activity_on_any_service_keeps_the_instance_up(tmp_path: Path, source: str, make_busy: Any) -> None:
+    sim, guard = _guard(tmp_path, idle_stop_minutes=30)
+    t0 = 1_800_000_000
+    _run_guard(sim, guard, t0, tmp_path)
+    make_busy(sim)
+    _run_guard(sim, guard, t0 + 40 * 60, tmp_path)
+    assert not any(c.startswith("shutdown") for c in sim.calls()), source
+
+
+def test_health_probes_are_not_activity(tmp_path: Path) -> None:
+    sim, guard = _guard(tmp_path, idle_stop_minutes=30)
+    t0 = 1_800_000_000
+    _run_guard(sim, guard, t0, tmp_path)
+    sim.container_log("qdrant", '172.18.0.1 "GET /readyz HTTP/1.1" 200\n')
+    sim.container_log("ollama", '[GIN] 2026/11/23 | 200 | 1s | 172.18.0.1 | POST "/api/generate"\n')
+    ledger = sim.root / "run/geusemaker/health-probes"
+    ledger.write_text(f"{int(time.time())}\n")  # written by the health script before its generate request
+    _run_guard(sim, guard, t0 + 30 * 60, tmp_path)
+    assert any(c.startswith("shutdown") for c in sim.calls())
