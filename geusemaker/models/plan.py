@@ -9,6 +9,7 @@ from geusemaker.models.access import exposure_json
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
+from geusemaker.models.steps import Step
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,11 @@ class CostBreakdown:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One thing the executor does: what it creates and what it waits for."""
+class RegionSteps:
+    """The steps that run in one region (the planned one, or one that region failover moves to)."""
 
-    id: str
-    action: str
-    resource: str
-    depends_on: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "action": self.action, "resource": self.resource, "depends_on": list(self.depends_on)}
+    region: str
+    steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
@@ -152,6 +148,10 @@ class Plan:
     notes: tuple[str, ...] = ()
     userdata: UserDataSize | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the steps of every region the deploy may run in: the planned one first, then region failover
+    regions: tuple[RegionSteps, ...] = ()
+    #: the AWS account planned for (its id is in the role's policies)
+    account: str = ""
 
     @property
     def name(self) -> str:
@@ -170,7 +170,9 @@ class Plan:
                 "needs_driver_install": self.ami.needs_driver_install,
             },
             "checks": [c.as_json() for c in self.checks],
+            "account": self.account,
             "steps": [s.as_json() for s in self.steps],
+            "regions": [{"region": r.region, "steps": [s.as_json() for s in r.steps]} for r in self.regions],
             "candidates": [
                 {**c.as_json(), "feasible": c.feasible, "problems": list(c.problems)} for c in self.candidates
             ],

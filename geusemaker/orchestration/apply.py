@@ -11,16 +11,10 @@ from dataclasses import asdict
 
 from geusemaker.errors import StateError, UserError
 from geusemaker.models.plan import Plan
-from geusemaker.orchestration.deployer import (
-    LaunchAttempt,
-    Launched,
-    RegionDeployment,
-    RegionExhausted,
-    capacity_exhausted,
-    regions_in_order,
-)
+from geusemaker.orchestration.deployer import RegionDeployment
 from geusemaker.orchestration.destroy import Destroyer, DestroyReport, discover
 from geusemaker.orchestration.executor import StepEvent, StepFailed
+from geusemaker.orchestration.launch import LaunchAttempt, Launched, RegionExhausted, capacity_exhausted
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
 
@@ -63,13 +57,14 @@ class Orchestrator:
         quota_only = True
         run_id = uuid.uuid4().hex[:16]
         try:
-            for region, placements in regions_in_order(plan):
-                region_deployment = RegionDeployment(
-                    self.clients, self.store, plan, region, placements, on_event=self.on_event, sleep=self.sleep,
-                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id, stack_id=stack_id,
+            for planned in plan.regions:
+                region, region_deployment = planned.region, RegionDeployment(
+                    self.clients, self.store, plan, planned.region, planned.steps, on_event=self.on_event,
+                    sleep=self.sleep, cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id,
+                    stack_id=stack_id,
                 )  # fmt: skip
                 try:
-                    launched = region_deployment.run()
+                    launched = region_deployment.execute()
                 except StepFailed as failure:
                     if not isinstance(failure.cause, RegionExhausted):
                         raise _with_step(failure) from failure.cause

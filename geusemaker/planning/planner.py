@@ -15,7 +15,7 @@ from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import Check, MarketKind, QuotaCheck
 from geusemaker.models.ollama_models import fit_warning
-from geusemaker.models.plan import Placement, Plan, UserDataSize
+from geusemaker.models.plan import Placement, Plan, RegionSteps, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
@@ -33,7 +33,7 @@ from geusemaker.planning.regions import (
     snapshot_bounds,
     snapshot_drift,
 )
-from geusemaker.planning.steps import plan_steps
+from geusemaker.planning.steps import by_region, plan_steps
 from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
@@ -68,6 +68,8 @@ class Planner:
     max_workers: int = MAX_WORKERS
     #: region -> reader of an existing VPC (bring your own network)
     existing_network: Callable[[str], ExistingNetworkService] | None = None
+    #: the caller's account id (named in the role's policies and checked when a saved plan is applied)
+    account: Callable[[], str] | None = None
 
     @classmethod
     def create(cls, clients: AwsClients, catalog: Catalog, cache_dir: Path | None = None) -> Planner:
@@ -80,6 +82,7 @@ class Planner:
             spot=SpotService(clients, catalog),
             capacity=CapacityService(clients, catalog),
             existing_network=lambda region: ExistingNetworkService(clients, region),
+            account=clients.account_id,
         )
 
     def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
@@ -127,9 +130,11 @@ class Planner:
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = self._search(config, specs, facts, markets, gatherer, bounds)
         more_checks: list[Check] = []
+        existing: dict[str, str] | None = None
         network = network_check.gathered(config, facts.prefetched.get("network"))
         if network is not None:
             subnets = network_check.usable_subnets(config, network)
+            existing = {zone: subnet.subnet_id for zone, subnet in subnets.items()}
             candidates = network_check.in_subnet_zones(candidates, subnets, types)
             more_checks.append(network_check.network_check(network, subnets))
         notes = [not_enabled_note(disabled)] if disabled else []
@@ -147,9 +152,10 @@ class Planner:
                 blocked = min(candidates, key=rank_key)
                 shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
                 extra |= {"feasible": False, "quota_increases": shortfalls}
-                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks)
+                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks,
+                                         existing)  # fmt: skip
             raise error
-        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks)
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks, existing)
 
     def _build(
         self,
@@ -162,6 +168,7 @@ class Planner:
         notes: list[str],
         extra: dict[str, Any],
         more_checks: Sequence[Check] = (),
+        subnets: dict[str, str] | None = None,
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
         prefetched = facts.prefetched.get(f"ami:{chosen.region}")
@@ -177,13 +184,23 @@ class Planner:
         fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
         if fit and spec.gpu_count and "ollama" in config.services:
             plan_checks = (*plan_checks, Check("model memory", "warn", fit))
+        account = self.account() if self.account is not None else ""
+        regions = tuple(
+            RegionSteps(region, plan_steps(config, placements, ami if region == chosen.region else
+                                           self._image(region, spec.architecture, config), account, subnets))
+            for region, placements in by_region([chosen, *fallbacks])
+        )  # fmt: skip
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
-            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, plan_steps(config),
+            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, regions[0].steps,
             tuple(dict.fromkeys([*notes, *service_notes])),
-            userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra,
+            userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra, regions=regions, account=account,
         )  # fmt: skip
+
+    def _image(self, region: str, architecture: str, config: DeploymentConfig) -> ResolvedAmi:
+        """The image of a fallback region (planned now, so what region failover runs is in the plan)."""
+        return self.ami.resolve(region, architecture, config.tier)  # type: ignore[arg-type]
 
     def _search(
         self,
