@@ -80,6 +80,10 @@ def deploy(
     ] = 20,
     output: OutputOpt = OutputFormat.table,
     region: RegionOpt = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Apply a plan saved by `deploy --dry-run --output json` (refused once stale)."),
+    ] = None,
 ) -> None:
     """Plan a stack, show its cost, and create it on AWS (a wizard asks when there is no --config).
 
@@ -89,22 +93,34 @@ def deploy(
     from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
+    from geusemaker.orchestration.rehearsal import rehearse
 
     answers: Path | None = None
     if config is not None:
-        stack = load_config(config)
+        stack: DeploymentConfig | None = load_config(config)
+    elif plan_file is not None:
+        stack = None  # the saved plan carries its configuration
     else:
         stack, answers = _from_wizard(ctx.obj, save_config, force)
     with _answers_kept(answers):
-        if not dry_run:
-            _refuse_existing(stack.name)
-            if not yes and not sys.stdin.isatty():
-                raise UsageError("not a terminal: pass --yes to deploy without confirmation")
+        if not dry_run and not yes and not sys.stdin.isatty():
+            raise UsageError("not a terminal: pass --yes to deploy without confirmation")
 
         def show(plan: Plan) -> None:
             print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
 
-        plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+        if plan_file is not None:
+            from geusemaker.cli.saved_plan import load_saved_plan
+
+            plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
+        else:
+            assert stack is not None
+            if not dry_run:
+                _refuse_existing(stack.name)
+            plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+        if not dry_run and plan_file is not None:
+            _refuse_existing(plan.name)
+        rehearse(plan)  # the executor in display mode: every step's inputs resolve, or nothing runs
         if dry_run:
             show(plan)
             return
@@ -224,17 +240,15 @@ def _wait_for_health(plan: Plan, launched: Launched, clients: AwsClients, timeou
     from geusemaker.cli.render import err, message
     from geusemaker.cli.session import open_store
     from geusemaker.health.runner import HealthChecker
+    from geusemaker.orchestration.lifecycle import record_health
     from geusemaker.services.ssm import SsmRunner
 
     checker = HealthChecker(SsmRunner(clients, launched.region), plan.config)
     with err().status(f"Waiting for {plan.name} to boot (up to {timeout_min} min)...") as spinner:
         report = checker.wait(launched.instance_id, timeout_min * 60, on_progress=spinner.update)
-    store = open_store()
-    store.update_facts(plan.name, health=report.overall)
+    failures = [f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok"]
+    record_health(open_store(), plan.name, report.overall, failures)
     if report.overall != "healthy":
-        store.set_status(
-            plan.name, "degraded", "; ".join(f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok")
-        )
         message(f"[yellow]{plan.name} is up but {report.overall}[/]; its resources are kept. What failed:")
         show_report(report)
         message(f"  look closer: geusemaker logs {plan.name} --service boot   (or --service ollama)")

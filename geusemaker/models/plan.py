@@ -11,6 +11,11 @@ from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
 from geusemaker.models.steps import Step
 
+#: The version of a saved plan's JSON (`deploy --dry-run --output json`) that `deploy --plan` reads.
+PLAN_FORMAT = 1
+#: How long a saved plan may be applied: spot and on-demand prices, capacity and images move within hours.
+PLAN_VALID_S = 3600.0
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -68,6 +73,7 @@ class Placement:
             "instance_hourly_usd": self.instance_hourly_usd,
             "on_demand_hourly_usd": self.on_demand_hourly_usd,
             "price_source": self.price_source,
+            "extras_hourly_usd": self.extras_hourly_usd,
             "placement_score": self.placement_score,
             "interruption_risk": self.interruption_risk,
             "quota": self.quota,
@@ -152,6 +158,8 @@ class Plan:
     regions: tuple[RegionSteps, ...] = ()
     #: the AWS account planned for (its id is in the role's policies)
     account: str = ""
+    #: when it was planned (seconds since the epoch); a saved plan is applied only while its prices hold
+    planned_at: float = 0.0
 
     @property
     def name(self) -> str:
@@ -168,9 +176,15 @@ class Plan:
                 "name": self.ami.name,
                 "source": self.ami.source,
                 "needs_driver_install": self.ami.needs_driver_install,
+                "architecture": self.ami.architecture,
+                "release": self.ami.release,
             },
             "checks": [c.as_json() for c in self.checks],
+            "format": PLAN_FORMAT,
             "account": self.account,
+            "planned_at": self.planned_at,
+            "valid_until": self.planned_at + PLAN_VALID_S,
+            "config": self.config.model_dump(mode="json"),
             "steps": [s.as_json() for s in self.steps],
             "regions": [{"region": r.region, "steps": [s.as_json() for s in r.steps]} for r in self.regions],
             "candidates": [

@@ -339,6 +339,7 @@ class Step:
             "action": self.action,
             "resource": self.resource,
             "depends_on": list(self.depends_on),
+            "after": list(self.after),
             "spec": self.spec.as_json(),
         }
 

@@ -84,9 +84,14 @@ def run_steps(
             if failure is None and not cancelled.is_set():
                 for step in [s for s in pending if set(s.depends_on) <= done]:
                     pending.remove(step)
+                    try:
+                        spec = _resolved(step, outputs)
+                    except KeyError as unknown:
+                        failure = failure or StepFailed(step.id, UserError(f"step {step.id}: {unknown.args[0]}"))
+                        on_event(StepEvent(step.id, "failed", 0.0, str(unknown.args[0])))
+                        break
                     on_event(StepEvent(step.id, "running", 0.0))
-                    future = pool.submit(handlers[step.kind], _resolved(step, outputs))
-                    started[future] = (step.id, time.monotonic())
+                    started[pool.submit(handlers[step.kind], spec)] = (step.id, time.monotonic())
             if not started:
                 break
             finished, _ = wait(list(started), timeout=0.2, return_when=FIRST_COMPLETED)

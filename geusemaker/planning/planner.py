@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -70,6 +71,7 @@ class Planner:
     existing_network: Callable[[str], ExistingNetworkService] | None = None
     #: the caller's account id (named in the role's policies and checked when a saved plan is applied)
     account: Callable[[], str] | None = None
+    clock: Callable[[], float] = time.time
 
     @classmethod
     def create(cls, clients: AwsClients, catalog: Catalog, cache_dir: Path | None = None) -> Planner:
@@ -196,6 +198,7 @@ class Planner:
             config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, regions[0].steps,
             tuple(dict.fromkeys([*notes, *service_notes])),
             userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra, regions=regions, account=account,
+            planned_at=self.clock(),
         )  # fmt: skip
 
     def _image(self, region: str, architecture: str, config: DeploymentConfig) -> ResolvedAmi:
