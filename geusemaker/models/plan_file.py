@@ -10,7 +10,8 @@ from typing import Any
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.plan import PLAN_FORMAT, PLAN_VALID_S, CostBreakdown, CostItem, Placement, Plan, RegionSteps
-from geusemaker.models.steps import Ref, Spec, Step
+from geusemaker.models.step_refs import Ref
+from geusemaker.models.steps import Spec, Step
 
 
 class PlanFileError(ValueError):
@@ -18,7 +19,9 @@ class PlanFileError(ValueError):
 
 
 def spec_classes() -> dict[str, type[Spec]]:
-    """Every step spec class by its kind."""
+    """Every step spec class by its kind (the launch specs' module is imported so that its classes count)."""
+    import geusemaker.models.launch_specs  # noqa: F401
+
     found: dict[str, type[Spec]] = {}
     todo: list[type[Spec]] = [Spec]
     while todo:

@@ -10,16 +10,15 @@ from functools import cached_property
 from typing import Any
 
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.launch_specs import DataVolumeSpec, LaunchTemplateSpec
 from geusemaker.models.services import generate_secret_values
+from geusemaker.models.step_refs import Output
 from geusemaker.models.steps import (
-    DataVolumeSpec,
     FileSystemSpec,
     IamRoleSpec,
     InstanceProfileSpec,
     InternetGatewaySpec,
-    LaunchTemplateSpec,
     MountTargetSpec,
-    Output,
     RolePolicySpec,
     RouteTableSpec,
     SecretsSpec,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from geusemaker.errors import UserError
-from geusemaker.models.steps import Output, Step, all_refs, resolve
+from geusemaker.models.step_refs import Output, all_refs, resolve
+from geusemaker.models.steps import Step
 
 StepState = Literal["pending", "running", "done", "failed", "skipped"]
 Handler = Callable[[Any], Output]

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from geusemaker.errors import UserError
+from geusemaker.models import launch_specs
 from geusemaker.models import steps as specs
-from geusemaker.models.steps import Output, Spec
+from geusemaker.models.step_refs import Output
+from geusemaker.models.steps import Spec
 from geusemaker.orchestration import create
 from geusemaker.orchestration.launch import launch_instance
 from geusemaker.services.aws import AwsClients
@@ -106,7 +108,7 @@ _KINDS = (
     ResourceKind("mount-target", specs.MountTargetSpec, create.create_mount_target, None,
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_mount_target(rid),
                  ("file-system", "subnet", "security-group")),
-    ResourceKind("launch-template", specs.LaunchTemplateSpec, create.create_launch_template,
+    ResourceKind("launch-template", launch_specs.LaunchTemplateSpec, create.create_launch_template,
                  _ec2_finder("describe_launch_templates", "LaunchTemplates", "LaunchTemplateId"),
                  lambda ctx, rid: ComputeService(ctx.clients, ctx.region).delete_launch_template(rid),
                  ("security-group", "file-system", "mount-target"), arn_type="launch-template"),
@@ -114,11 +116,11 @@ _KINDS = (
                  lambda clients, region, name, stack: ComputeService(clients, region).find_fleets(name, stack),
                  lambda ctx, rid: ComputeService(ctx.clients, ctx.region).delete_fleet(rid), ("launch-template",)),
     # Instances are found with DescribeInstances only: terminated ones linger in the tagging API.
-    ResourceKind("instance", specs.InstanceSpec, launch_instance,
+    ResourceKind("instance", launch_specs.InstanceSpec, launch_instance,
                  lambda clients, region, name, stack: ComputeService(clients, region).find_instances(name, stack),
                  lambda ctx, rid: ComputeService(ctx.clients, ctx.region).terminate(rid, delay_s=ctx.waiter_delay_s),
                  ("fleet", "launch-template", "subnet", "security-group", "data-volume")),
-    ResourceKind("data-volume", specs.DataVolumeSpec, create.create_data_volume,
+    ResourceKind("data-volume", launch_specs.DataVolumeSpec, create.create_data_volume,
                  lambda clients, region, name, stack: VolumeService(clients, region).find(name, stack),
                  lambda ctx, rid: VolumeService(ctx.clients, ctx.region, ctx.waiter_delay_s).delete(rid),
                  arn_type="volume", keep=True),

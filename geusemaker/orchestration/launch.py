@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geusemaker.errors import AwsError, CapacityError, PreconditionError, UserError
-from geusemaker.models.steps import InstanceSpec, LaunchGroup, Output, SubnetSpec, fallback_subnet_step, resolve
+from geusemaker.models.launch_specs import InstanceSpec, LaunchGroup, fallback_subnet_step
+from geusemaker.models.step_refs import Output, resolve
+from geusemaker.models.steps import SubnetSpec
 from geusemaker.orchestration.create import RegionRun, create_mount_target, create_subnet
 from geusemaker.services.aws import retry_codes
 

@@ -12,8 +12,10 @@ from functools import partial
 from typing import Any
 
 from geusemaker.errors import UserError
+from geusemaker.models.launch_specs import InstanceSpec, fallback_subnet_step
 from geusemaker.models.plan import Plan
-from geusemaker.models.steps import InstanceSpec, Output, Spec, SubnetSpec, fallback_subnet_step, resolve
+from geusemaker.models.step_refs import Output, resolve
+from geusemaker.models.steps import Spec, SubnetSpec
 from geusemaker.orchestration.executor import Handler, StepFailed, run_steps
 from geusemaker.orchestration.kinds import KINDS
 

@@ -8,30 +8,31 @@ from geusemaker.models.access import exposed_services, service_ingress
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.instance_policies import BOUNDARY_NAME, BOUNDARY_PATH, DEPLOYMENT_POLICY, SSM_AGENT_POLICY
-from geusemaker.models.plan import Placement
-from geusemaker.models.services import secret_names
-from geusemaker.models.steps import (
+from geusemaker.models.launch_specs import (
     BootSpec,
     DataVolumeSpec,
+    InstanceSpec,
+    LaunchGroup,
+    LaunchTemplateSpec,
+    fallback_subnet_step,
+)
+from geusemaker.models.plan import Placement
+from geusemaker.models.services import secret_names
+from geusemaker.models.step_refs import Ref, Target
+from geusemaker.models.steps import (
     FileSystemSpec,
     IamRoleSpec,
     IngressRule,
     InstanceProfileSpec,
-    InstanceSpec,
     InternetGatewaySpec,
-    LaunchGroup,
-    LaunchTemplateSpec,
     MountTargetSpec,
-    Ref,
     RolePolicySpec,
     RouteTableSpec,
     SecretsSpec,
     SecurityGroupSpec,
     Step,
     SubnetSpec,
-    Target,
     VpcSpec,
-    fallback_subnet_step,
 )
 
 VPC_CIDR = "10.42.0.0/16"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from geusemaker.errors import NotFoundError
 from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_KIND, owned, tag_list
 from geusemaker.services.aws import AwsClients, ignore_missing, translate_errors
@@ -42,8 +44,10 @@ class VolumeService:
                 volumes = self._ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
         except NotFoundError:
             return
-        if volumes and volumes[0].get("Attachments"):
-            ignore_missing("ec2:DetachVolume", lambda: self._ec2.detach_volume(VolumeId=volume_id, Force=True))
+        for attachment in volumes[0].get("Attachments", []) if volumes else []:
+            instance = attachment["InstanceId"]
+            detach = partial(self._ec2.detach_volume, VolumeId=volume_id, InstanceId=instance, Force=True)
+            ignore_missing("ec2:DetachVolume", detach)
             self._wait("volume_available", volume_id)
         ignore_missing("ec2:DeleteVolume", lambda: self._ec2.delete_volume(VolumeId=volume_id))
 
