@@ -201,6 +201,7 @@ def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     """deployment name -> (region, number of live tagged resources), IAM-only leftovers included."""
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.context import check_discovery_region
+    from geusemaker.orchestration.kinds import from_tags
     from geusemaker.planning.regions import discovery_regions
     from geusemaker.services.inventory import InventoryService
 
@@ -208,7 +209,12 @@ def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     clients = state.aws(None if region in (None, "all") else region)
     regions = discovery_regions(clients, load_catalog(), region)
     found: dict[str, tuple[str, int]] = {}
-    managed = [m for name in regions for m in InventoryService(clients, name).regional()]
+    managed = [
+        m
+        for name in regions
+        for m in InventoryService(clients, name).regional()
+        if from_tags(m.arn, m.tags, lingering=True)  # the kinds GeuseMaker creates (root volumes go with instances)
+    ]
     managed += InventoryService(clients, regions[0]).identities()
     for item in managed:
         where, count = found.get(item.deployment, (item.region, 0))

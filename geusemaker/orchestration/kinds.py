@@ -63,6 +63,8 @@ class ResourceKind:
     global_: bool = False
     #: the stack's data: deleted only when the user asks for it (or by the rollback of the run that made it)
     keep: bool = False
+    #: deleted ones stay in the tagging API for a while: discovery asks `find` (DescribeInstances) instead
+    tags_linger: bool = False
 
 
 def _ec2_finder(describe: str, items: str, key: str) -> Finder:
@@ -104,7 +106,7 @@ _KINDS = (
     ResourceKind("file-system", specs.FileSystemSpec, create.create_file_system,
                  lambda clients, region, name, stack: FileSystemService(clients, region).find(name, stack),
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_file_system(rid),
-                 arn_type="file-system"),
+                 ("subnet", "security-group"), arn_type="file-system"),  # its mount targets go with it
     ResourceKind("mount-target", specs.MountTargetSpec, create.create_mount_target, None,
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_mount_target(rid),
                  ("file-system", "subnet", "security-group")),
@@ -114,12 +116,14 @@ _KINDS = (
                  ("security-group", "file-system", "mount-target"), arn_type="launch-template"),
     ResourceKind("fleet", None, None,
                  lambda clients, region, name, stack: ComputeService(clients, region).find_fleets(name, stack),
-                 lambda ctx, rid: ComputeService(ctx.clients, ctx.region).delete_fleet(rid), ("launch-template",)),
+                 lambda ctx, rid: ComputeService(ctx.clients, ctx.region).delete_fleet(rid), ("launch-template",),
+                 arn_type="fleet", tags_linger=True),
     # Instances are found with DescribeInstances only: terminated ones linger in the tagging API.
     ResourceKind("instance", launch_specs.InstanceSpec, launch_instance,
                  lambda clients, region, name, stack: ComputeService(clients, region).find_instances(name, stack),
                  lambda ctx, rid: ComputeService(ctx.clients, ctx.region).terminate(rid, delay_s=ctx.waiter_delay_s),
-                 ("fleet", "launch-template", "subnet", "security-group", "data-volume")),
+                 ("fleet", "launch-template", "subnet", "security-group", "data-volume"), arn_type="instance",
+                 tags_linger=True),
     ResourceKind("data-volume", launch_specs.DataVolumeSpec, create.create_data_volume,
                  lambda clients, region, name, stack: VolumeService(clients, region).find(name, stack),
                  lambda ctx, rid: VolumeService(ctx.clients, ctx.region, ctx.waiter_delay_s).delete(rid),
@@ -155,8 +159,12 @@ def needed_by(name: str) -> set[str]:
     return seen
 
 
-def from_tags(arn: str, tags: dict[str, str]) -> tuple[str, str] | None:
-    """(kind, id) of a tagging-API resource we know by its ARN type and kind tag; None for others."""
+def from_tags(arn: str, tags: dict[str, str], *, lingering: bool = False) -> tuple[str, str] | None:
+    """(kind, id) of a tagging-API resource we know by its ARN type and kind tag; None for others.
+
+    Kinds whose deleted resources linger in the tagging API count only with `lingering` (for a
+    listing that checks them against live resources itself).
+    """
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return None
@@ -166,6 +174,8 @@ def from_tags(arn: str, tags: dict[str, str]) -> tuple[str, str] | None:
     arn_type, _, rid = resource.partition("/")
     tag_kind = tags.get("geusemaker:kind")
     for candidate in _KINDS:
+        if candidate.tags_linger and not lingering:
+            continue
         if candidate.arn_type == arn_type and rid and tag_kind in (None, candidate.tag_kind or candidate.name):
             return candidate.name, rid
     return None
