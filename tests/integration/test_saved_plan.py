@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.awsfakes import boto_client, count_resources, tagged_resources
+import pytest
+
+from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
 
 
 def _save_plan(cli, tmp_path: Path, name: str, extra: str = "") -> tuple[Path, dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -136,3 +138,18 @@ def test_an_ebs_stack_keeps_its_data_volume_on_destroy_until_asked(cli, tmp_path
     assert cli("--sandbox", "destroy", "disk", "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, "disk") == []
     assert "disk" not in [d["name"] for d in json.loads(cli("--sandbox", "status", "-o", "json").out)]
+
+
+def test_a_failed_deploy_rolls_back_the_data_volume_it_created(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = Faults().install(monkeypatch)
+    faults.fail[("ec2.AttachVolume", 1)] = ("UnauthorizedOperation", "injected fault in AttachVolume")
+    config = tmp_path / "rolled.yaml"
+    config.write_text("name: rolled\nregion: us-east-1\ncompute:\n  gpu: t4\nstorage:\n  data: ebs\n")
+    before = count_resources(shared_sandbox)
+    failed = cli("--sandbox", "deploy", "-c", str(config), "--yes")
+    assert failed.code != 0 and "injected fault in AttachVolume" in failed.err, failed.err
+    assert "ec2.CreateVolume" in faults.calls and "ec2.DeleteVolume" in faults.calls
+    assert tagged_resources(shared_sandbox, "rolled") == []
+    assert count_resources(shared_sandbox) == before
