@@ -35,7 +35,7 @@ def destroy(
     from geusemaker.cli.render import message
     from geusemaker.cli.session import forget_vanished, locked, open_store
     from geusemaker.errors import EXIT_FAILED, UsageError, UserError
-    from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.orchestration.orchestrator import Orchestrator
     from geusemaker.planning.regions import discovery_regions
 
     state = ctx.obj

@@ -16,7 +16,7 @@ from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import Check, MarketKind, QuotaCheck
 from geusemaker.models.ollama_models import fit_warning
-from geusemaker.models.plan import Placement, Plan, RegionSteps, UserDataSize
+from geusemaker.models.plan import Placement, Plan, UserDataSize
 from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
@@ -34,7 +34,7 @@ from geusemaker.planning.regions import (
     snapshot_bounds,
     snapshot_drift,
 )
-from geusemaker.planning.steps import by_region, plan_steps
+from geusemaker.planning.steps import region_steps
 from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
@@ -98,7 +98,8 @@ class Planner:
         markets = MARKETS[config.compute.market]
         regions = self._regions(region, specs)
         gatherer = Gatherer(self.ec2, self.pricing, self.spot, self.capacity, self.max_workers)
-        prefetch: dict[str, Callable[[], Any]] = {}
+        # the account is named in the role's policies: asked alongside the rest
+        prefetch: dict[str, Callable[[], Any]] = {"account": self.account} if self.account is not None else {}
         if searching:
             # Opt-in regions wait for DescribeRegions (asked alongside the first wave); the rest are enabled.
             bounds = snapshot_bounds(self.catalog, types, regions, markets)
@@ -186,12 +187,13 @@ class Planner:
         fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
         if fit and spec.gpu_count and "ollama" in config.services:
             plan_checks = (*plan_checks, Check("model memory", "warn", fit))
-        account = self.account() if self.account is not None else ""
-        regions = tuple(
-            RegionSteps(region, plan_steps(config, placements, ami if region == chosen.region else
-                                           self._image(region, spec.architecture, config), account, subnets))
-            for region, placements in by_region([chosen, *fallbacks])
-        )  # fmt: skip
+        known = facts.prefetched.get("account")
+        account = known if isinstance(known, str) else self.account() if self.account is not None else ""
+
+        def image(region: str) -> ResolvedAmi:  # a fallback region's: what region failover runs is planned too
+            return ami if region == chosen.region else self.ami.resolve(region, spec.architecture, config.tier)  # type: ignore[arg-type]
+
+        regions = region_steps(config, [chosen, *fallbacks], image, account, subnets)
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
@@ -200,10 +202,6 @@ class Planner:
             userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra, regions=regions, account=account,
             planned_at=self.clock(),
         )  # fmt: skip
-
-    def _image(self, region: str, architecture: str, config: DeploymentConfig) -> ResolvedAmi:
-        """The image of a fallback region (planned now, so what region failover runs is in the plan)."""
-        return self.ami.resolve(region, architecture, config.tier)  # type: ignore[arg-type]
 
     def _search(
         self,

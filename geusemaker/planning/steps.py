@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from geusemaker.models.access import exposed_services, service_ingress
 from geusemaker.models.ami import ResolvedAmi
@@ -16,7 +16,7 @@ from geusemaker.models.launch_specs import (
     LaunchTemplateSpec,
     fallback_subnet_step,
 )
-from geusemaker.models.plan import Placement
+from geusemaker.models.plan import Placement, RegionSteps
 from geusemaker.models.services import secret_names
 from geusemaker.models.step_refs import Ref, Target
 from geusemaker.models.steps import (
@@ -39,12 +39,21 @@ VPC_CIDR = "10.42.0.0/16"
 IAM_PATH = BOUNDARY_PATH
 
 
-def by_region(placements: Sequence[Placement]) -> list[tuple[str, list[Placement]]]:
-    """Placements grouped by region, in the order the plan ranks them."""
+def region_steps(
+    config: DeploymentConfig,
+    placements: Sequence[Placement],
+    image: Callable[[str], ResolvedAmi],
+    account: str,
+    existing_subnets: Mapping[str, str] | None,
+) -> tuple[RegionSteps, ...]:
+    """The steps of each region of `placements` (grouped in the order the plan ranks them), with its image."""
     ordered: dict[str, list[Placement]] = {}
     for placement in placements:
         ordered.setdefault(placement.region, []).append(placement)
-    return list(ordered.items())
+    return tuple(
+        RegionSteps(region, plan_steps(config, group, image(region), account, existing_subnets))
+        for region, group in ordered.items()
+    )
 
 
 def resource_name(deployment: str) -> str:
