@@ -118,8 +118,8 @@ def plan_steps(
             config.storage.root_gb, None, market, boot), after=("secrets", "deployment-policy"))
     )  # fmt: skip
     launches = _launch_groups(config, placements, vpc, first_subnet, route_table, existing_subnets or {}, efs)
-    steps.append(Step("instance", InstanceSpec(Ref("launch-template"), launches, market),
-                      after=("mount-target",) if efs else ()))  # fmt: skip
+    # The instance does not wait for the mount target (minutes on AWS): its boot waits for the mount instead.
+    steps.append(Step("instance", InstanceSpec(Ref("launch-template"), launches, market)))
     if ebs:
         steps.append(
             Step("data-volume", DataVolumeSpec(Ref("instance"), Ref("instance", "zone"), config.storage.data_volume_gb))
