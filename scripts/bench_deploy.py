@@ -75,7 +75,7 @@ def main() -> int:
     os.environ["GEUSEMAKER_HOME"] = tempfile.mkdtemp(prefix="gm-bench-")
     from geusemaker.catalog import load_catalog
     from geusemaker.config_io import parse_config
-    from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.orchestration.orchestrator import Orchestrator
     from geusemaker.planning.planner import Planner
     from geusemaker.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, control
     from geusemaker.services.aws import AwsClients, AwsTarget

@@ -26,11 +26,11 @@ IAM_PREFIX = {
 }  # fmt: skip
 EC2_KINDS = {"vpc": "vpc", "subnet": "subnet", "igw": "internet-gateway", "rtb": "route-table",
              "sg": "security-group", "lt": "launch-template", "i": "instance", "fleet": "fleet",
-             "eni": "network-interface"}  # fmt: skip
-_EC2_ID = re.compile(r"^(vpc|subnet|igw|rtb|sg|lt|i|fleet|eni|rtbassoc)-[0-9a-f]+$")
+             "eni": "network-interface", "vol": "volume"}  # fmt: skip
+_EC2_ID = re.compile(r"^(vpc|subnet|igw|rtb|sg|lt|i|fleet|eni|rtbassoc|vol)-[0-9a-f]+$")
 _CREATES = {"CreateVpc": "vpc", "CreateSubnet": "subnet", "CreateInternetGateway": "internet-gateway",
             "CreateRouteTable": "route-table", "CreateSecurityGroup": "security-group",
-            "CreateLaunchTemplate": "launch-template"}  # fmt: skip
+            "CreateLaunchTemplate": "launch-template", "CreateVolume": "volume"}  # fmt: skip
 
 
 @dataclass
@@ -211,9 +211,7 @@ def _ssm(operation: str, body: bytes, world: World) -> Iterator[Request]:
     action = f"ssm:{operation}"
     request = json.loads(body or b"{}")
     parameter = f"arn:aws:ssm:{world.region}:{ACCOUNT}:parameter"
-    names = request.get("Names") or [request[k] for k in ("Name", "Path") if k in request]
-    if request.get("ResourceType") == "Parameter":  # tag calls name the parameter as ResourceId
-        names = [request["ResourceId"]]
+    names = request.get("Names") or [request[k] for k in ("Name", "Path", "ResourceId") if k in request]
     if names:
         for name in names:
             yield Request(action, f"{parameter}{name}")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from geusemaker.cli.context import AppContext
     from geusemaker.models.config import DeploymentConfig
     from geusemaker.models.plan import Plan
-    from geusemaker.orchestration.deployer import Launched
+    from geusemaker.orchestration.launch import Launched
     from geusemaker.services.aws import AwsClients
 
 #: Extra options for every wizard prompt (tests give prompt_toolkit pipe input and a dummy output).
@@ -80,6 +80,10 @@ def deploy(
     ] = 20,
     output: OutputOpt = OutputFormat.table,
     region: RegionOpt = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Apply a plan saved by `deploy --dry-run --output json` (refused once stale)."),
+    ] = None,
 ) -> None:
     """Plan a stack, show its cost, and create it on AWS (a wizard asks when there is no --config).
 
@@ -89,22 +93,34 @@ def deploy(
     from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
+    from geusemaker.orchestration.rehearsal import rehearse
 
     answers: Path | None = None
     if config is not None:
-        stack = load_config(config)
+        stack: DeploymentConfig | None = load_config(config)
+    elif plan_file is not None:
+        stack = None  # the saved plan carries its configuration
     else:
         stack, answers = _from_wizard(ctx.obj, save_config, force)
     with _answers_kept(answers):
-        if not dry_run:
-            _refuse_existing(stack.name)
-            if not yes and not sys.stdin.isatty():
-                raise UsageError("not a terminal: pass --yes to deploy without confirmation")
+        if not dry_run and not yes and not sys.stdin.isatty():
+            raise UsageError("not a terminal: pass --yes to deploy without confirmation")
 
         def show(plan: Plan) -> None:
             print_json(plan.as_json()) if output is OutputFormat.json else show_plan(plan)
 
-        plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+        if plan_file is not None:
+            from geusemaker.cli.saved_plan import load_saved_plan
+
+            plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
+        else:
+            assert stack is not None
+            if not dry_run:
+                _refuse_existing(stack.name)
+            plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
+        if not dry_run and plan_file is not None:
+            _refuse_existing(plan.name)
+        rehearse(plan)  # the executor in display mode: every step's inputs resolve, or nothing runs
         if dry_run:
             show(plan)
             return
@@ -119,11 +135,13 @@ def deploy(
             message(f"Not deployed: nothing was created.{_answers_note(answers)}")
             raise typer.Exit(1)
         launched = _apply(plan, clients, keep_on_failure)
+    from geusemaker.cli.deploy_summary import launch_json, summary
+
     health = None if clients.target.sandbox else _wait_for_health(plan, launched, clients, health_timeout)
-    _summary(plan, launched, clients.target.sandbox)
+    summary(plan, launched, clients.target.sandbox)
     status = "running" if health in (None, "healthy") else "degraded"
     if output is OutputFormat.json:
-        print_json({"name": plan.name, "status": status, "health": health, **_launch_json(launched)})
+        print_json({"name": plan.name, "status": status, "health": health, **launch_json(launched)})
 
 
 def _from_wizard(state: AppContext, save_config: Path | None, force: bool) -> tuple[DeploymentConfig, Path]:
@@ -207,7 +225,7 @@ def _refuse_existing(name: str) -> None:
 def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool) -> Launched:
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.session import locked, open_store, sigterm_as_interrupt
-    from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.orchestration.orchestrator import Orchestrator
 
     store = open_store()
     with locked(plan.name), sigterm_as_interrupt(), StepDisplay(list(plan.steps), f"Deploying {plan.name}") as display:
@@ -224,61 +242,19 @@ def _wait_for_health(plan: Plan, launched: Launched, clients: AwsClients, timeou
     from geusemaker.cli.render import err, message
     from geusemaker.cli.session import open_store
     from geusemaker.health.runner import HealthChecker
+    from geusemaker.orchestration.lifecycle import record_health
     from geusemaker.services.ssm import SsmRunner
 
     checker = HealthChecker(SsmRunner(clients, launched.region), plan.config)
     with err().status(f"Waiting for {plan.name} to boot (up to {timeout_min} min)...") as spinner:
         report = checker.wait(launched.instance_id, timeout_min * 60, on_progress=spinner.update)
-    store = open_store()
-    store.update_facts(plan.name, health=report.overall)
+    failures = [f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok"]
+    record_health(open_store(), plan.name, report.overall, failures)
     if report.overall != "healthy":
-        store.set_status(
-            plan.name, "degraded", "; ".join(f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok")
-        )
         message(f"[yellow]{plan.name} is up but {report.overall}[/]; its resources are kept. What failed:")
         show_report(report)
         message(f"  look closer: geusemaker logs {plan.name} --service boot   (or --service ollama)")
     return report.overall
-
-
-def _launch_json(launched: Launched) -> dict[str, object]:
-    return {
-        "instance_id": launched.instance_id,
-        "instance_type": launched.instance_type,
-        "region": launched.region,
-        "availability_zone": launched.availability_zone,
-        "market": launched.market,
-        "public_ip": launched.public_ip,
-        "hourly_usd": launched.hourly_usd,
-        "attempts": [str(a) for a in launched.attempts],
-    }
-
-
-def _summary(plan: Plan, launched: Launched, sandbox: bool) -> None:
-    """The final panel: where it runs, what it costs, how to connect, how to destroy."""
-    from rich.markup import escape
-    from rich.panel import Panel
-
-    from geusemaker.cli.render import err
-    from geusemaker.models.services import SERVICES
-
-    hourly = "unknown" if launched.hourly_usd is None else f"${launched.hourly_usd:.4f}/h"
-    lines = [
-        f"instance  {launched.instance_id} ({launched.instance_type}, {launched.market})",
-        f"where     {launched.region}/{launched.availability_zone}   public IP {launched.public_ip or '-'}",
-        f"cost      {hourly} for the whole stack",
-    ]
-    if len(launched.attempts) > 1:
-        lines.append(f"fallbacks {len(launched.attempts) - 1} placements had no capacity first")
-    if sandbox:
-        lines.append("health    skipped: the sandbox boots no real machine")
-    for service in plan.config.services:
-        port = SERVICES[service].port
-        if port and SERVICES[service].public:
-            lines.append(f"{service:<9} geusemaker connect {plan.name} --service {service}   (localhost:{port})")
-    lines += [f"status    geusemaker status {plan.name}", f"destroy   geusemaker destroy {plan.name}"]
-    title = f"[bold green]{plan.name} is up[/]"
-    err().print(Panel(escape("\n".join(lines)), title=title, title_align="left", border_style="green", expand=False))
 
 
 def cost(

@@ -21,6 +21,9 @@ def destroy(
             "--discover", help="Also find resources by tag where no local state knows them (--region or all)."
         ),
     ] = False,
+    delete_data: Annotated[
+        bool, typer.Option("--delete-data", help="Also delete the stack's data volume (kept by default).")
+    ] = False,
     region: RegionOpt = None,
 ) -> None:
     """Delete a deployment's resources in reverse dependency order; a re-run finishes a partial destroy.
@@ -32,7 +35,7 @@ def destroy(
     from geusemaker.cli.render import message
     from geusemaker.cli.session import forget_vanished, locked, open_store
     from geusemaker.errors import EXIT_FAILED, UsageError, UserError
-    from geusemaker.orchestration.apply import Orchestrator
+    from geusemaker.orchestration.orchestrator import Orchestrator
     from geusemaker.planning.regions import discovery_regions
 
     state = ctx.obj
@@ -60,7 +63,7 @@ def destroy(
         orchestrator = Orchestrator(
             clients, store, on_progress=display.progress, waiter_delay_s=1 if clients.target.sandbox else 5
         )
-        report = orchestrator.destroy(name, regions)
+        report = orchestrator.destroy(name, regions, delete_data=delete_data)
     if report.failed:
         error = UserError(
             f"{len(report.failed)} resources of {name} could not be deleted yet",
@@ -72,5 +75,12 @@ def destroy(
     if record is None and not report.deleted:
         where = state.region if one_region else "every region"
         message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
+        return
+    if report.kept:
+        kept = ", ".join(f"{r.kind} {r.resource_id} ({r.region})" for r in report.kept)
+        message(
+            f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted; its data is kept: {kept}.\n"
+            f"  delete it too: geusemaker destroy {name} --delete-data"
+        )
         return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from geusemaker.cli.render import err
-from geusemaker.models.plan import Step
+from geusemaker.models.steps import Step
 from geusemaker.orchestration.executor import StepEvent
 
 if TYPE_CHECKING:

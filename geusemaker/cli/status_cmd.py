@@ -23,7 +23,9 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
     facts = record.facts
     hourly = facts.get("hourly_usd")
     launched = facts.get("launched_at")
-    running_until = (now or time.time()) if record.status in {"running", "degraded"} else record.updated_at
+    from geusemaker.models.status import BILLED
+
+    running_until = (now or time.time()) if record.status in BILLED else record.updated_at
     hours = max(0.0, running_until - launched) / 3600 if launched else 0.0
     return {
         "name": record.name,
@@ -130,10 +132,12 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
 
     from geusemaker.cli.render import message
     from geusemaker.errors import UsageError
+    from geusemaker.models.status import REFRESHABLE
+    from geusemaker.orchestration.lifecycle import record_instance_state
     from geusemaker.services.compute import ComputeService
 
     instance_id = record.facts.get("instance_id")
-    if not instance_id or record.status not in {"running", "degraded", "stopped", "interrupted", "terminated"}:
+    if not instance_id or record.status not in REFRESHABLE:
         return
     region = record.facts.get("region", record.region)
     clients = state.aws(region)
@@ -142,18 +146,7 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
         message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
         return
-    instance = ComputeService(clients, region).describe_instance(instance_id)
-    ec2_state = (instance or {}).get("State", {}).get("Name", "terminated")
-    reason = (instance or {}).get("StateReason", {}).get("Code", "")
-    if ec2_state in {"terminated", "shutting-down"}:
-        new = "interrupted" if "Spot" in reason else "terminated"
-    elif ec2_state in {"stopped", "stopping"}:
-        new = "stopped"
-    else:
-        new = record.status if record.status in {"running", "degraded"} else "running"
-    if new != record.status:
-        store.set_status(record.name, new, f"EC2 reports {ec2_state}" + (f" ({reason})" if reason else ""))
-    store.update_facts(record.name, public_ip=(instance or {}).get("PublicIpAddress"))
+    record_instance_state(store, record, ComputeService(clients, region).describe_instance(instance_id))
 
 
 def list_deployments(
@@ -208,6 +201,7 @@ def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     """deployment name -> (region, number of live tagged resources), IAM-only leftovers included."""
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.context import check_discovery_region
+    from geusemaker.orchestration.kinds import from_tags
     from geusemaker.planning.regions import discovery_regions
     from geusemaker.services.inventory import InventoryService
 
@@ -215,7 +209,12 @@ def _discovered(state: Any, region: str | None) -> dict[str, tuple[str, int]]:
     clients = state.aws(None if region in (None, "all") else region)
     regions = discovery_regions(clients, load_catalog(), region)
     found: dict[str, tuple[str, int]] = {}
-    managed = [m for name in regions for m in InventoryService(clients, name).regional()]
+    managed = [
+        m
+        for name in regions
+        for m in InventoryService(clients, name).regional()
+        if from_tags(m.arn, m.tags, lingering=True)  # the kinds GeuseMaker creates (root volumes go with instances)
+    ]
     managed += InventoryService(clients, regions[0]).identities()
     for item in managed:
         where, count = found.get(item.deployment, (item.region, 0))

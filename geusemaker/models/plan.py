@@ -9,6 +9,12 @@ from geusemaker.models.access import exposure_json
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
+from geusemaker.models.steps import Step
+
+#: The version of a saved plan's JSON (`deploy --dry-run --output json`) that `deploy --plan` reads.
+PLAN_FORMAT = 1
+#: How long a saved plan may be applied: spot and on-demand prices, capacity and images move within hours.
+PLAN_VALID_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Placement:
             "instance_hourly_usd": self.instance_hourly_usd,
             "on_demand_hourly_usd": self.on_demand_hourly_usd,
             "price_source": self.price_source,
+            "extras_hourly_usd": self.extras_hourly_usd,
             "placement_score": self.placement_score,
             "interruption_risk": self.interruption_risk,
             "quota": self.quota,
@@ -116,16 +123,11 @@ class CostBreakdown:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One thing the executor does: what it creates and what it waits for."""
+class RegionSteps:
+    """The steps that run in one region (the planned one, or one that region failover moves to)."""
 
-    id: str
-    action: str
-    resource: str
-    depends_on: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "action": self.action, "resource": self.resource, "depends_on": list(self.depends_on)}
+    region: str
+    steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,12 @@ class Plan:
     notes: tuple[str, ...] = ()
     userdata: UserDataSize | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the steps of every region the deploy may run in: the planned one first, then region failover
+    regions: tuple[RegionSteps, ...] = ()
+    #: the AWS account planned for (its id is in the role's policies)
+    account: str = ""
+    #: when it was planned (seconds since the epoch); a saved plan is applied only while its prices hold
+    planned_at: float = 0.0
 
     @property
     def name(self) -> str:
@@ -168,9 +176,17 @@ class Plan:
                 "name": self.ami.name,
                 "source": self.ami.source,
                 "needs_driver_install": self.ami.needs_driver_install,
+                "architecture": self.ami.architecture,
+                "release": self.ami.release,
             },
             "checks": [c.as_json() for c in self.checks],
+            "format": PLAN_FORMAT,
+            "account": self.account,
+            "planned_at": self.planned_at,
+            "valid_until": self.planned_at + PLAN_VALID_S,
+            "config": self.config.model_dump(mode="json"),
             "steps": [s.as_json() for s in self.steps],
+            "regions": [{"region": r.region, "steps": [s.as_json() for s in r.steps]} for r in self.regions],
             "candidates": [
                 {**c.as_json(), "feasible": c.feasible, "problems": list(c.problems)} for c in self.candidates
             ],

@@ -9,38 +9,19 @@ from dataclasses import dataclass, field
 
 from geusemaker.errors import UsageError, UserError
 from geusemaker.models.names import name_problem
-from geusemaker.models.tags import TAG_DEPLOYMENT, owned
-from geusemaker.services.aws import AwsClients, translate_errors
-from geusemaker.services.compute import ComputeService
-from geusemaker.services.iam import IamService
-from geusemaker.services.network import NetworkService
-from geusemaker.services.parameters import ParameterService
-from geusemaker.services.storage import FileSystemService
+from geusemaker.models.tags import TAG_DEPLOYMENT, as_dict, owned
+from geusemaker.orchestration.kinds import KINDS, DeleteContext, delete_order, from_tags, kind, needed_by
+from geusemaker.services.aws import AwsClients
+from geusemaker.services.tagging import tagged_resources
 from geusemaker.state.store import ResourceRecord, StateStore
-
-#: Kinds in the order they are deleted: what uses a resource goes before it.
-DELETE_ORDER = (
-    "instance", "fleet", "launch-template", "mount-target", "file-system", "security-group",
-    "route-table", "internet-gateway", "subnet", "vpc", "instance-profile", "iam-role", "ssm-parameter",
-)  # fmt: skip
-#: ARN resource types mapped to our kinds. Instances are left to DescribeInstances: terminated ones
-#: linger in the tagging API for a while.
-CHAINS = dict.fromkeys(DELETE_ORDER, "network") | {
-    "instance-profile": "iam",
-    "iam-role": "iam",
-    "ssm-parameter": "ssm",
-}
-_ARN_KINDS = {
-    "vpc": "vpc", "subnet": "subnet", "security-group": "security-group",
-    "route-table": "route-table", "internet-gateway": "internet-gateway", "launch-template": "launch-template",
-    "file-system": "file-system",
-}  # fmt: skip
 
 
 @dataclass
 class DestroyReport:
     deleted: list[ResourceRecord] = field(default_factory=list)
     failed: list[tuple[ResourceRecord, str]] = field(default_factory=list)
+    #: the stack's data, left in place because its deletion was not asked for
+    kept: list[ResourceRecord] = field(default_factory=list)
 
 
 class Destroyer:
@@ -56,8 +37,10 @@ class Destroyer:
         on_progress: Callable[[str, str], None] = lambda kind, text: None,
         waiter_delay_s: int = 5,
         on_deleted: Callable[[ResourceRecord], None] = lambda _: None,
+        delete_data: Callable[[ResourceRecord], bool] = lambda _: False,
     ) -> None:
         self.on_deleted = on_deleted
+        self.delete_data = delete_data
         self.clients = clients
         self.store = store
         self.deployment = deployment
@@ -66,21 +49,26 @@ class Destroyer:
         self.waiter_delay_s = waiter_delay_s
 
     def destroy(self, records: Iterable[ResourceRecord]) -> DestroyReport:
+        """Delete `records` kind by kind in the registry's order; what a failed deletion still needs stays."""
         report = DestroyReport()
         by_kind: dict[str, list[ResourceRecord]] = {}
         for record in records:
+            registered = kind(record.kind)  # an unknown kind stops the destroy before anything is deleted
+            if registered.keep and not self.delete_data(record):
+                report.kept.append(record)
+                continue
             by_kind.setdefault(record.kind, []).append(record)
         blocked: set[str] = set()
-        for kind in DELETE_ORDER:
-            batch = by_kind.pop(kind, [])
+        for name in delete_order():
+            batch = by_kind.pop(name, [])
             if not batch:
                 continue
-            if CHAINS[kind] in blocked:  # what this kind depends on is still there; a re-run continues
+            if name in blocked:  # something that uses this kind is still there; a re-run continues
                 report.failed += [
                     (record, "not attempted: a resource it depends on is still there") for record in batch
                 ]
                 continue
-            self.on_progress(kind, f"deleting {len(batch)} {kind}")
+            self.on_progress(name, f"deleting {len(batch)} {name}")
             with ThreadPoolExecutor(max_workers=8, thread_name_prefix="destroy") as pool:
                 outcomes = list(pool.map(self._delete_one, batch))
             for record, error in zip(batch, outcomes, strict=True):
@@ -91,39 +79,17 @@ class Destroyer:
                     self.on_deleted(record)
                 else:
                     report.failed.append((record, error))
-                    blocked.add(CHAINS[kind])
+                    blocked |= needed_by(name)
         return report
 
     def _delete_one(self, record: ResourceRecord) -> str | None:
+        deleter = kind(record.kind).delete
+        assert deleter is not None  # delete_order() holds only kinds that can be deleted
         try:
-            self._delete(record)
+            deleter(DeleteContext(self.clients, record.region, self.sleep, self.waiter_delay_s), record.resource_id)
         except UserError as exc:
             return exc.message
         return None
-
-    def _delete(self, record: ResourceRecord) -> None:
-        kind, rid, region = record.kind, record.resource_id, record.region
-        if kind == "instance":
-            ComputeService(self.clients, region).terminate(rid, delay_s=self.waiter_delay_s)
-        elif kind == "fleet":
-            ComputeService(self.clients, region).delete_fleet(rid)
-        elif kind == "launch-template":
-            ComputeService(self.clients, region).delete_launch_template(rid)
-        elif kind == "mount-target":
-            FileSystemService(self.clients, region, self.sleep).delete_mount_target(rid)
-        elif kind == "file-system":
-            FileSystemService(self.clients, region, self.sleep).delete_file_system(rid)
-        elif kind in {"security-group", "route-table", "internet-gateway", "subnet", "vpc"}:
-            network = NetworkService(self.clients, region, self.sleep)
-            getattr(network, f"delete_{kind.replace('-', '_')}")(rid)
-        elif kind == "instance-profile":
-            IamService(self.clients).delete_instance_profile(rid)
-        elif kind == "iam-role":
-            IamService(self.clients).delete_role(rid)
-        elif kind == "ssm-parameter":
-            ParameterService(self.clients, region).delete(rid)
-        else:
-            raise UserError(f"unknown resource kind {kind!r}")
 
 
 def discover(
@@ -146,53 +112,27 @@ def discover(
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
         per_region = list(pool.map(lambda r: (r, _discover_region(clients, deployment, r, stack_id)), regions))
     for region, items in per_region:
-        for kind, rid in items:
-            add(kind, rid, region)
-    iam = IamService(clients)
-    for role in iam.find_roles(deployment, stack_id):
-        add("iam-role", role, "global")
-    for profile in iam.find_instance_profiles(deployment, stack_id):
-        add("instance-profile", profile, "global")
+        for found_kind, rid in items:
+            add(found_kind, rid, region)
+    for registered in KINDS.values():
+        if registered.global_ and registered.find is not None:
+            for rid in registered.find(clients, "global", deployment, stack_id):
+                add(registered.name, rid, "global")
     return list(found.values())
 
 
 def _discover_region(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:
+    """Regional kinds found by their own describe calls, plus what the tagging API knows by our tags."""
     items: list[tuple[str, str]] = []
-    for kind, ids in ComputeService(clients, region).find(deployment, stack_id).items():
-        items += [(kind, rid) for rid in ids]
-    items += [("file-system", fs) for fs in FileSystemService(clients, region).find(deployment, stack_id)]
-    items += [("ssm-parameter", name) for name in ParameterService(clients, region).list_names(deployment, stack_id)]
-    items += _tagging_api(clients, deployment, region, stack_id)
-    return items
-
-
-def _tagging_api(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:
-    """Resources the Resource Groups Tagging API knows by our tag, as (kind, id)."""
-    client = clients.client("resourcegroupstaggingapi", region)
-    items = []
+    for registered in KINDS.values():
+        if not registered.global_ and registered.find is not None:
+            items += [(registered.name, rid) for rid in registered.find(clients, region, deployment, stack_id)]
     try:
-        with translate_errors("tag:GetResources"):
-            pages = client.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": TAG_DEPLOYMENT, "Values": [deployment]}]
-            )
-            for page in pages:
-                for mapping in page["ResourceTagMappingList"]:
-                    parsed = _parse_arn(mapping["ResourceARN"])
-                    if parsed and owned(mapping.get("Tags"), deployment, stack_id):
-                        items.append(parsed)
+        for mapping in tagged_resources(clients, region, TAG_DEPLOYMENT, deployment):
+            tags = as_dict(mapping.get("Tags"))
+            parsed = from_tags(str(mapping["ResourceARN"]), tags)
+            if parsed and owned(tags, deployment, stack_id):
+                items.append(parsed)
     except UserError:
-        return []
+        pass  # the tagging API is a second look; the describes above are the first
     return items
-
-
-def _parse_arn(arn: str) -> tuple[str, str] | None:
-    """arn:aws:ec2:us-east-1:123:vpc/vpc-1 -> ("vpc", "vpc-1"); unknown types -> None."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
-        return None
-    resource = parts[5]
-    if parts[2] == "ssm" and resource.startswith("parameter/"):
-        return "ssm-parameter", "/" + resource.removeprefix("parameter/")
-    kind, _, rid = resource.partition("/")
-    kind = _ARN_KINDS.get(kind, "")
-    return (kind, rid) if kind and rid else None

@@ -1,17 +1,24 @@
-"""Runs steps in dependency order, independent ones concurrently; stops launching new ones on failure."""
+"""Runs steps in dependency order, independent ones concurrently; stops launching new ones on failure.
+
+Before a step runs, the references in its spec are resolved from the outputs of the steps it
+depends on; the handler of its kind gets the resolved spec and returns its output.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from geusemaker.models.plan import Step
+from geusemaker.errors import UserError
+from geusemaker.models.step_refs import Output, all_refs, resolve
+from geusemaker.models.steps import Step
 
 StepState = Literal["pending", "running", "done", "failed", "skipped"]
+Handler = Callable[[Any], Output]
 
 
 @dataclass(frozen=True)
@@ -33,21 +40,44 @@ class StepFailed(Exception):
         self.cause = cause
 
 
+def check_steps(steps: Sequence[Step], handlers: Mapping[str, Handler]) -> None:
+    """Refuse a plan the executor cannot run whole: an unknown kind, a missing or circular dependency."""
+    ids = [s.id for s in steps]
+    for step in steps:
+        if step.kind not in handlers:
+            raise UserError(f"step {step.id}: unknown step kind {step.kind!r}", hint="Plan again with this version.")
+        unknown = [d for d in step.depends_on if d not in ids]
+        if unknown:
+            raise UserError(f"step {step.id}: depends on unknown steps {', '.join(unknown)}")
+    placed: set[str] = set()
+    remaining = list(steps)
+    while remaining:
+        ready = [s for s in remaining if set(s.depends_on) <= placed]
+        if not ready:
+            raise UserError(f"steps {', '.join(s.id for s in remaining)} depend on each other in a circle")
+        placed |= {s.id for s in ready}
+        remaining = [s for s in remaining if s.id not in placed]
+
+
 def run_steps(
     steps: Sequence[Step],
-    actions: dict[str, Callable[[], None]],
+    handlers: Mapping[str, Handler],
     on_event: Callable[[StepEvent], None] = lambda _: None,
     *,
     max_workers: int = 8,
     cancelled: threading.Event | None = None,
-) -> None:
-    """Run every step once its dependencies are done; raise `StepFailed` for the first failure.
+    outputs: dict[str, Output] | None = None,
+) -> dict[str, Output]:
+    """Run every step once its dependencies are done; return the outputs by step id.
 
-    After a failure (or when `cancelled` is set) no new step starts; running steps finish first.
+    Raises `StepFailed` for the first failure. After a failure (or when `cancelled` is set) no new
+    step starts; running steps finish first.
     """
+    check_steps(steps, handlers)
     cancelled = cancelled or threading.Event()
+    outputs = outputs if outputs is not None else {}
     done: set[str] = set()
-    started: dict[Future[None], tuple[str, float]] = {}
+    started: dict[Future[Output], tuple[str, float]] = {}
     pending = list(steps)
     failure: StepFailed | None = None
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="step") as pool:
@@ -55,8 +85,14 @@ def run_steps(
             if failure is None and not cancelled.is_set():
                 for step in [s for s in pending if set(s.depends_on) <= done]:
                     pending.remove(step)
+                    try:
+                        spec = _resolved(step, outputs)
+                    except KeyError as unknown:
+                        failure = failure or StepFailed(step.id, UserError(f"step {step.id}: {unknown.args[0]}"))
+                        on_event(StepEvent(step.id, "failed", 0.0, str(unknown.args[0])))
+                        break
                     on_event(StepEvent(step.id, "running", 0.0))
-                    started[pool.submit(actions[step.id])] = (step.id, time.monotonic())
+                    started[pool.submit(handlers[step.kind], spec)] = (step.id, time.monotonic())
             if not started:
                 break
             finished, _ = wait(list(started), timeout=0.2, return_when=FIRST_COMPLETED)
@@ -65,6 +101,7 @@ def run_steps(
                 elapsed = time.monotonic() - begun
                 error = future.exception()
                 if error is None:
+                    outputs[step_id] = future.result()
                     done.add(step_id)
                     on_event(StepEvent(step_id, "done", elapsed))
                 else:
@@ -76,3 +113,10 @@ def run_steps(
         raise failure
     if cancelled.is_set():
         raise KeyboardInterrupt
+    return outputs
+
+
+def _resolved(step: Step, outputs: Mapping[str, Output]) -> Any:
+    """The step's spec with its dependencies' outputs in place (what a step makes itself stays a reference)."""
+    later = frozenset(r.step for r in all_refs(step.spec)) - set(step.depends_on)
+    return resolve(step.spec, outputs, later)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -33,7 +34,7 @@ from geusemaker.planning.regions import (
     snapshot_bounds,
     snapshot_drift,
 )
-from geusemaker.planning.steps import plan_steps
+from geusemaker.planning.steps import region_steps
 from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
@@ -68,6 +69,9 @@ class Planner:
     max_workers: int = MAX_WORKERS
     #: region -> reader of an existing VPC (bring your own network)
     existing_network: Callable[[str], ExistingNetworkService] | None = None
+    #: the caller's account id (named in the role's policies and checked when a saved plan is applied)
+    account: Callable[[], str] | None = None
+    clock: Callable[[], float] = time.time
 
     @classmethod
     def create(cls, clients: AwsClients, catalog: Catalog, cache_dir: Path | None = None) -> Planner:
@@ -80,6 +84,7 @@ class Planner:
             spot=SpotService(clients, catalog),
             capacity=CapacityService(clients, catalog),
             existing_network=lambda region: ExistingNetworkService(clients, region),
+            account=clients.account_id,
         )
 
     def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
@@ -93,7 +98,8 @@ class Planner:
         markets = MARKETS[config.compute.market]
         regions = self._regions(region, specs)
         gatherer = Gatherer(self.ec2, self.pricing, self.spot, self.capacity, self.max_workers)
-        prefetch: dict[str, Callable[[], Any]] = {}
+        # the account is named in the role's policies: asked alongside the rest
+        prefetch: dict[str, Callable[[], Any]] = {"account": self.account} if self.account is not None else {}
         if searching:
             # Opt-in regions wait for DescribeRegions (asked alongside the first wave); the rest are enabled.
             bounds = snapshot_bounds(self.catalog, types, regions, markets)
@@ -127,9 +133,11 @@ class Planner:
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = self._search(config, specs, facts, markets, gatherer, bounds)
         more_checks: list[Check] = []
+        existing: dict[str, str] | None = None
         network = network_check.gathered(config, facts.prefetched.get("network"))
         if network is not None:
             subnets = network_check.usable_subnets(config, network)
+            existing = {zone: subnet.subnet_id for zone, subnet in subnets.items()}
             candidates = network_check.in_subnet_zones(candidates, subnets, types)
             more_checks.append(network_check.network_check(network, subnets))
         notes = [not_enabled_note(disabled)] if disabled else []
@@ -147,9 +155,10 @@ class Planner:
                 blocked = min(candidates, key=rank_key)
                 shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
                 extra |= {"feasible": False, "quota_increases": shortfalls}
-                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks)
+                error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks,
+                                         existing)  # fmt: skip
             raise error
-        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks)
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks, existing)
 
     def _build(
         self,
@@ -162,6 +171,7 @@ class Planner:
         notes: list[str],
         extra: dict[str, Any],
         more_checks: Sequence[Check] = (),
+        subnets: dict[str, str] | None = None,
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
         prefetched = facts.prefetched.get(f"ami:{chosen.region}")
@@ -177,12 +187,20 @@ class Planner:
         fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
         if fit and spec.gpu_count and "ollama" in config.services:
             plan_checks = (*plan_checks, Check("model memory", "warn", fit))
+        known = facts.prefetched.get("account")
+        account = known if isinstance(known, str) else self.account() if self.account is not None else ""
+
+        def image(region: str) -> ResolvedAmi:  # a fallback region's: what region failover runs is planned too
+            return ami if region == chosen.region else self.ami.resolve(region, spec.architecture, config.tier)  # type: ignore[arg-type]
+
+        regions = region_steps(config, [chosen, *fallbacks], image, account, subnets)
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
-            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, plan_steps(config),
+            config, chosen, tuple(fallbacks), ranked_candidates, cost, ami, plan_checks, regions[0].steps,
             tuple(dict.fromkeys([*notes, *service_notes])),
-            userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra,
+            userdata=UserDataSize(userdata.size, userdata.compressed), extra=extra, regions=regions, account=account,
+            planned_at=self.clock(),
         )  # fmt: skip
 
     def _search(

@@ -236,18 +236,20 @@ def retry_codes(
     base_delay_s: float = 1.0,
     max_delay_s: float = 15.0,
     sleep: Callable[[float], None] = time.sleep,
+    when: Callable[[AwsError], bool] = lambda _: True,
 ) -> T:
     """Run `action`, retrying with exponential backoff while it fails with one of `codes`.
 
     For conditions botocore's retry modes do not cover: DependencyViolation while a resource
-    drains, IAM propagation (InvalidParameterValue on a fresh instance profile).
+    drains, IAM propagation (InvalidParameterValue on a fresh instance profile). `when` narrows
+    the retried errors further (e.g. by message).
     """
     delay = base_delay_s
     for attempt in range(1, attempts + 1):
         try:
             return action()
         except AwsError as exc:
-            if exc.code not in codes or attempt == attempts:
+            if exc.code not in codes or not when(exc) or attempt == attempts:
                 raise
         sleep(delay)
         delay = min(delay * 2, max_delay_s)

@@ -24,6 +24,7 @@ class LaunchSpec:
     """What the launch template holds."""
 
     deployment: str
+    template_name: str
     image_id: str
     security_group_id: str
     instance_profile_arn: str
@@ -32,6 +33,7 @@ class LaunchSpec:
     data_gb: int | None
     market: MarketKind
     user_tags: dict[str, str]
+    metadata_hop_limit: int = 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ class ComputeService:
             "SecurityGroupIds": [spec.security_group_id],
             "BlockDeviceMappings": volumes,
             # Hop limit 1: IMDS answers the host only; no container (all on Docker bridges) needs the role.
-            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+            "MetadataOptions": {
+                "HttpTokens": "required",
+                "HttpPutResponseHopLimit": spec.metadata_hop_limit,
+                "HttpEndpoint": "enabled",
+            },
             "UserData": base64.b64encode(spec.user_data).decode(),
             "InstanceInitiatedShutdownBehavior": "terminate" if spec.market == "spot" else "stop",
             "TagSpecifications": [
@@ -69,7 +75,7 @@ class ComputeService:
         }
         with translate_errors("ec2:CreateLaunchTemplate"):
             template = self._ec2.create_launch_template(
-                LaunchTemplateName=f"geusemaker-{spec.deployment}",
+                LaunchTemplateName=spec.template_name,
                 LaunchTemplateData=data,
                 TagSpecifications=[
                     {
@@ -178,37 +184,34 @@ class ComputeService:
             "ec2:DeleteLaunchTemplate", lambda: self._ec2.delete_launch_template(LaunchTemplateId=template_id)
         )
 
-    def find(self, deployment: str, stack_id: str | None = None) -> dict[str, list[str]]:
-        """Resources of `deployment` (and `stack_id`, when given) found by tag with direct describes."""
-        tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}]
-        found: dict[str, list[str]] = {}
+    def find_instances(self, deployment: str, stack_id: str | None = None) -> list[str]:
+        """Live (not terminated) instances of `deployment` (and `stack_id`, when given)."""
+        tag = {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}
+        live = {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}
+        with translate_errors("ec2:DescribeInstances"):
+            pages = self._ec2.get_paginator("describe_instances").paginate(Filters=[tag, live])
+            instances = [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+        return [str(i["InstanceId"]) for i in instances if owned(i.get("Tags"), deployment, stack_id)]
 
-        def mine(items: list[dict[str, Any]], key: str) -> list[str]:
-            return [str(item[key]) for item in items if owned(item.get("Tags"), deployment, stack_id)]
-
-        with translate_errors("ec2:Describe*"):
-            reservations = self._ec2.describe_instances(
-                Filters=[*tag, {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
-            )["Reservations"]
-            found["instance"] = mine([i for r in reservations for i in r["Instances"]], "InstanceId")
+    def find_fleets(self, deployment: str, stack_id: str | None = None) -> list[str]:
+        """Fleets of `deployment` that are not deleted yet (DescribeFleets has no tag filter)."""
+        with translate_errors("ec2:DescribeFleets"):
             fleets = [
                 fleet
                 for page in self._ec2.get_paginator("describe_fleets").paginate()
                 for fleet in page["Fleets"]
                 if fleet.get("FleetState") not in {"deleted", "deleted_running", "deleted_terminating"}
             ]
-            found["fleet"] = mine(fleets, "FleetId")
-            found["launch-template"] = mine(
-                self._ec2.describe_launch_templates(Filters=tag)["LaunchTemplates"], "LaunchTemplateId"
-            )
-            found["security-group"] = mine(self._ec2.describe_security_groups(Filters=tag)["SecurityGroups"], "GroupId")
-            found["route-table"] = mine(self._ec2.describe_route_tables(Filters=tag)["RouteTables"], "RouteTableId")
-            found["internet-gateway"] = mine(
-                self._ec2.describe_internet_gateways(Filters=tag)["InternetGateways"], "InternetGatewayId"
-            )
-            found["subnet"] = mine(self._ec2.describe_subnets(Filters=tag)["Subnets"], "SubnetId")
-            found["vpc"] = mine(self._ec2.describe_vpcs(Filters=tag)["Vpcs"], "VpcId")
-        return found
+        return [str(f["FleetId"]) for f in fleets if owned(f.get("Tags"), deployment, stack_id)]
+
+    def find_tagged(
+        self, describe: str, items_key: str, id_key: str, deployment: str, stack_id: str | None
+    ) -> list[str]:
+        """Ids from `describe` (e.g. describe_vpcs, "Vpcs", "VpcId") of what carries `deployment`'s tags."""
+        tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}]
+        with translate_errors(f"ec2:{describe}"):
+            items = getattr(self._ec2, describe)(Filters=tag)[items_key]
+        return [str(item[id_key]) for item in items if owned(item.get("Tags"), deployment, stack_id)]
 
 
 def _volume(device: str, size_gb: int) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_MANAGED, as_dict
 from geusemaker.services.aws import AwsClients, translate_errors
+from geusemaker.services.tagging import tagged_resources
 
 _LIVE_INSTANCE = ["pending", "running", "stopping", "stopped"]
 _DEAD_FLEET = {"deleted", "deleted_running", "deleted_terminating"}
@@ -18,6 +19,7 @@ class Managed:
     deployment: str
     region: str
     arn: str
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class InventoryService:
@@ -29,17 +31,11 @@ class InventoryService:
 
     def regional(self) -> list[Managed]:
         """Tagged resources in the region; terminated instances and deleted fleets (which linger) left out."""
-        tagging = self._clients.client("resourcegroupstaggingapi", self.region)
         found: list[Managed] = []
-        with translate_errors("tag:GetResources"):
-            pages = tagging.get_paginator("get_resources").paginate(
-                TagFilters=[{"Key": TAG_MANAGED, "Values": ["true"]}]
-            )
-            for page in pages:
-                for mapping in page["ResourceTagMappingList"]:
-                    deployment = as_dict(mapping.get("Tags")).get(TAG_DEPLOYMENT)
-                    if deployment:
-                        found.append(Managed(deployment, self.region, str(mapping["ResourceARN"])))
+        for mapping in tagged_resources(self._clients, self.region, TAG_MANAGED, "true"):
+            tags = as_dict(mapping.get("Tags"))
+            if tags.get(TAG_DEPLOYMENT):
+                found.append(Managed(tags[TAG_DEPLOYMENT], self.region, str(mapping["ResourceARN"]), tags))
         live = self._live_compute() if any(_compute_id(m.arn) for m in found) else set()
         return [m for m in found if not _compute_id(m.arn) or _compute_id(m.arn) in live]
 

@@ -11,7 +11,6 @@ from geusemaker.errors import NotFoundError
 from geusemaker.models.tags import tag_list
 from geusemaker.services.aws import AwsClients, retry_codes, translate_errors
 
-VPC_CIDR = "10.42.0.0/16"
 NFS_PORT = 2049
 _DRAINING = frozenset({"DependencyViolation", "InvalidGroup.InUse"})
 
@@ -26,10 +25,10 @@ class NetworkService:
     def _spec(self, resource_type: str, deployment: str, kind: str, user_tags: dict[str, str]) -> list[dict[str, Any]]:
         return [{"ResourceType": resource_type, "Tags": tag_list(deployment, kind, user_tags)}]
 
-    def create_vpc(self, deployment: str, user_tags: dict[str, str]) -> str:
+    def create_vpc(self, deployment: str, user_tags: dict[str, str], cidr: str) -> str:
         with translate_errors("ec2:CreateVpc"):
             vpc_id = self._ec2.create_vpc(
-                CidrBlock=VPC_CIDR, TagSpecifications=self._spec("vpc", deployment, "vpc", user_tags)
+                CidrBlock=cidr, TagSpecifications=self._spec("vpc", deployment, "vpc", user_tags)
             )["Vpc"]["VpcId"]
         return str(vpc_id)
 
@@ -39,11 +38,11 @@ class NetworkService:
             self._ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
             self._ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
 
-    def create_subnet(self, deployment: str, vpc_id: str, zone: str, index: int, user_tags: dict[str, str]) -> str:
+    def create_subnet(self, deployment: str, vpc_id: str, zone: str, cidr: str, user_tags: dict[str, str]) -> str:
         with translate_errors("ec2:CreateSubnet"):
             subnet_id = self._ec2.create_subnet(
                 VpcId=vpc_id,
-                CidrBlock=f"10.42.{index}.0/24",
+                CidrBlock=cidr,
                 AvailabilityZone=zone,
                 TagSpecifications=self._spec("subnet", deployment, "subnet", user_tags),
             )["Subnet"]["SubnetId"]
@@ -72,9 +71,9 @@ class NetworkService:
             )["RouteTable"]["RouteTableId"]
         return str(table)
 
-    def add_default_route(self, table_id: str, igw_id: str) -> None:
+    def add_default_route(self, table_id: str, igw_id: str, destination: str = "0.0.0.0/0") -> None:
         with translate_errors("ec2:CreateRoute"):
-            self._ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+            self._ec2.create_route(RouteTableId=table_id, DestinationCidrBlock=destination, GatewayId=igw_id)
 
     def associate(self, route_table_id: str, subnet_id: str) -> str:
         with translate_errors("ec2:AssociateRouteTable"):
@@ -82,22 +81,31 @@ class NetworkService:
                 self._ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)["AssociationId"]
             )
 
-    def create_security_group(self, deployment: str, vpc_id: str, user_tags: dict[str, str]) -> str:
+    def create_security_group(
+        self, group_name: str, description: str, vpc_id: str, deployment: str, user_tags: dict[str, str]
+    ) -> str:
         """A group with no inbound rules yet (outbound open, as EC2 creates it)."""
         with translate_errors("ec2:CreateSecurityGroup"):
             group = self._ec2.create_security_group(
-                GroupName=f"geusemaker-{deployment}",
-                Description=f"GeuseMaker {deployment}: no inbound except listed CIDRs",
+                GroupName=group_name,
+                Description=description,
                 VpcId=vpc_id,
                 TagSpecifications=self._spec("security-group", deployment, "security-group", user_tags),
             )["GroupId"]
         return str(group)
 
-    def allow_ingress(self, group: str, ingress: list[tuple[int, str]]) -> None:
+    def allow_ingress(self, group: str, ingress: list[tuple[int, str]], nfs_from_self: bool = True) -> None:
         """Only the given (port, CIDR) pairs, plus NFS from the group itself (for EFS)."""
-        permissions: list[dict[str, Any]] = [
-            {"IpProtocol": "tcp", "FromPort": NFS_PORT, "ToPort": NFS_PORT, "UserIdGroupPairs": [{"GroupId": group}]}
-        ]
+        permissions: list[dict[str, Any]] = []
+        if nfs_from_self:
+            permissions.append(
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": NFS_PORT,
+                    "ToPort": NFS_PORT,
+                    "UserIdGroupPairs": [{"GroupId": group}],
+                }
+            )
         permissions += [
             {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, **_ip_range(cidr)} for port, cidr in ingress
         ]

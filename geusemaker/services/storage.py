@@ -28,13 +28,20 @@ class FileSystemService:
         self._clock = clock
         self._timeout_s = timeout_s
 
-    def create_file_system(self, deployment: str, creation_token: str, user_tags: dict[str, str]) -> tuple[str, str]:
+    def create_file_system(
+        self,
+        deployment: str,
+        creation_token: str,
+        user_tags: dict[str, str],
+        performance_mode: str = "generalPurpose",
+        throughput_mode: str = "elastic",
+    ) -> tuple[str, str]:
         """(id, ARN) of an encrypted file system; the creation token makes a retried call idempotent."""
         with translate_errors("efs:CreateFileSystem"):
             fs = self._efs.create_file_system(
                 CreationToken=creation_token,
-                PerformanceMode="generalPurpose",
-                ThroughputMode="elastic",
+                PerformanceMode=performance_mode,
+                ThroughputMode=throughput_mode,
                 Encrypted=True,
                 Tags=tag_list(deployment, "file-system", user_tags),
             )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from geusemaker.errors import DeploymentExistsError, StateError
+from geusemaker.models.status import DeploymentStatus
 from geusemaker.state.schema import MIGRATIONS, SCHEMA_VERSION, create
 
 T = TypeVar("T")
@@ -161,7 +162,13 @@ class StateStore:
 
     # -- deployments -------------------------------------------------------------------------
     def create_deployment(
-        self, name: str, region: str, status: str, config: dict[str, Any], plan: dict[str, Any] | None, **facts: Any
+        self,
+        name: str,
+        region: str,
+        status: DeploymentStatus,
+        config: dict[str, Any],
+        plan: dict[str, Any] | None,
+        **facts: Any,
     ) -> None:
         """Record a new deployment; raise `DeploymentExistsError` when the name is taken (atomic)."""
         now = time.time()
@@ -192,7 +199,7 @@ class StateStore:
                 (name, region, status, json.dumps(config), json.dumps(plan) if plan else None, now, now),
             )
 
-    def set_status(self, name: str, status: str, detail: str | None = None) -> None:
+    def set_status(self, name: str, status: DeploymentStatus, detail: str | None = None) -> None:
         with self._tx() as db:
             db.execute(
                 "UPDATE deployments SET status=?, detail=?, updated_at=? WHERE name=?",

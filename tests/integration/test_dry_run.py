@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.conftest import ROOT, CliResult, run_cli
 
 T4_US = "name: demo\nregion: us-east-1\ncompute:\n  gpu: t4\n"
 
@@ -187,3 +187,26 @@ def test_quota_shortfall_still_shows_the_plan_its_cost_and_every_quota(tmp_path:
             assert fragment in table.out, fragment
     finally:
         run_cli("sandbox", "stop")
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_a_dry_run_of_every_example_runs_the_executor_and_lists_every_create_parameter(
+    cli, example: Path, shared_sandbox: str
+) -> None:
+    from geusemaker.orchestration.kinds import KINDS
+
+    result = cli("--sandbox", "deploy", "-c", str(example), "--dry-run", "-o", "json")
+    assert result.code in (0, 3), result.err  # 3: quota-blocked, with the plan that would run
+    assert "Traceback" not in result.err
+    if result.code == 3:
+        return
+    plan = json.loads(result.out)
+    assert plan["regions"] and plan["regions"][0]["steps"] == plan["steps"]
+    for region in plan["regions"]:
+        for step in region["steps"]:
+            assert KINDS[step["kind"]].create is not None, step["id"]
+            assert step["spec"], step["id"]
+    specs = {step["id"]: step["spec"] for step in plan["steps"]}
+    template = specs["launch-template"]
+    assert template["image_id"] == plan["ami"]["id"] and template["root_gb"] > 0
+    assert specs["instance"]["launches"][0]["zone"] == plan["placement"]["availability_zone"]

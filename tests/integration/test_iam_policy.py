@@ -18,25 +18,31 @@ from tests.iamsim import Request, allows
 from tests.policy_requests import World, health_requests, requests_for
 
 
+@pytest.mark.parametrize("data", ["efs", "ebs"])
 def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
-    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch, data: str
 ) -> None:  # type: ignore[no-untyped-def]
     faults = Faults().install(monkeypatch)
     config = tmp_path / "stack.yaml"
-    config.write_text("name: policy\nregion: us-east-1\nstorage:\n  data: efs\n")
+    config.write_text(f"name: policy\nregion: us-east-1\nstorage:\n  data: {data}\n")
     world = World("us-east-1")
     assert cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
     world.observe(shared_sandbox)
     instance = next(
         i for i, tags in world.tags.items() if i.startswith("i-") and tags.get("geusemaker:deployment") == "policy"
     )
-    assert cli("--sandbox", "destroy", "policy", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "policy", "--yes", "--delete-data").code == 0
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
     checked = [*requests_for(faults.requests, world), *(("health", r) for r in health_requests(world, instance))]
     actions = {r.action for _, r in checked}
     assert len(actions) > 40
-    assert {"ec2:DeleteNetworkInterface", "iam:PassRole", "ec2:CreateNetworkInterface", "ec2:RunInstances"} <= actions
+    expected = {"iam:PassRole", "ec2:RunInstances"} | (
+        {"ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterface"}
+        if data == "efs"
+        else {"ec2:CreateVolume", "ec2:AttachVolume", "ec2:DeleteVolume"}
+    )
+    assert expected <= actions
     assert "iam:AttachRolePolicy" not in actions, "the instance role has inline policies only"
     assert "iam:CreatePolicy" not in actions, "the sandbox holds the boundary, as an administrator's account would"
     denied = sorted(

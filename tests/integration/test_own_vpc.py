@@ -142,3 +142,16 @@ def test_cidr_access_needs_a_public_subnet(cli, tmp_path: Path, shared_sandbox: 
     cidr = "access:\n  mode: cidr\n  allowed_cidrs: [203.0.113.0/24]\n"
     public = cli("--sandbox", "deploy", "-c", _config(tmp_path, "natcidr", network, cidr), "--dry-run")
     assert public.code == 3 and "access.mode cidr needs a public subnet" in public.err
+
+
+def test_a_byo_vpc_dry_run_resolves_every_step_to_the_users_vpc_and_subnet(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    ids = _network(shared_sandbox)
+    config = _config(tmp_path, "byoplan", f"  vpc_id: {ids['vpc']}\n  subnet_id: {ids['subnet']}\n")
+    plan = cli("--sandbox", "deploy", "-c", config, "--dry-run", "-o", "json")
+    assert plan.code == 0, plan.err
+    specs = {step["id"]: step["spec"] for step in json.loads(plan.out)["steps"]}
+    assert specs["security-group"]["vpc"] == ids["vpc"]
+    assert specs["mount-target"]["subnet"] == ids["subnet"]
+    assert {group["subnet"] for group in specs["instance"]["launches"]} == {ids["subnet"]}

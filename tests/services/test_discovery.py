@@ -20,8 +20,9 @@ REGION = "us-east-1"
 def _stack(clients: AwsClients, name: str, stack_id: str, *, iam: bool = True) -> set[tuple[str, str]]:
     tags = stack_tags({}, stack_id)
     network = NetworkService(clients, REGION, lambda _: None)
-    vpc = network.create_vpc(name, tags)
-    created = {("vpc", vpc), ("security-group", network.create_security_group(name, vpc, tags))}
+    vpc = network.create_vpc(name, tags, "10.42.0.0/16")
+    group = network.create_security_group(f"geusemaker-{name}", f"GeuseMaker {name}", vpc, name, tags)
+    created = {("vpc", vpc), ("security-group", group)}
     created.add(("ssm-parameter", ParameterService(clients, REGION).put_secret(name, f"key-{stack_id}", "v", tags)))
     fs, _ = FileSystemService(clients, REGION, lambda _: None).create_file_system(name, f"token-{stack_id}", tags)
     created.add(("file-system", fs))

@@ -13,10 +13,11 @@ from geusemaker.catalog import load_catalog
 from geusemaker.cli import render
 from geusemaker.cli.plan_view import collapse_notes, show_cost, show_plan
 from geusemaker.cli.progress import StepDisplay
-from geusemaker.config_io import validate_data
-from geusemaker.models.plan import Plan, Step
+from geusemaker.config_io import parse_config, validate_data
+from geusemaker.models.plan import Plan
 from geusemaker.orchestration.executor import StepEvent
 from geusemaker.planning.planner import Planner
+from geusemaker.planning.steps import plan_steps
 from tests.awsfakes import inprocess_aws
 
 WIDTH = 80
@@ -98,8 +99,8 @@ def test_the_live_destroy_panel_shows_its_progress_not_an_empty_table() -> None:
 
 def test_the_live_deploy_panel_fits_80_columns_with_progress_under_the_steps() -> None:
     console, buffer = _terminal()
-    steps = [Step("launch-template", "create launch template (IMDSv2, encrypted gp3 root + 100 GiB data, "
-                  "UserData)", "launch-template"), Step("instance", "launch instance", "instance")]  # fmt: skip
+    config = parse_config("name: demo\nstorage:\n  data: ebs\n")
+    steps = [s for s in plan_steps(config) if s.id in {"launch-template", "instance", "data-volume"}]
     with StepDisplay(steps, "Deploying demo", console=console) as display:
         display.event(StepEvent("launch-template", "done", 0.4))
         display.event(StepEvent("instance", "failed", 1.2, "interrupted"))

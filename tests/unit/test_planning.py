@@ -92,8 +92,9 @@ def test_steps_follow_dependencies_and_options() -> None:
         )
     )
     existing_ids = [s.id for s in existing]
-    assert "vpc" not in existing_ids and "file-system" not in existing_ids and existing_ids[-1] == "instance"
-    assert "100 GiB data" in next(s.action for s in existing if s.id == "launch-template")
+    assert "vpc" not in existing_ids and "file-system" not in existing_ids
+    assert existing_ids[-2:] == ["instance", "data-volume"]
+    assert "100 GiB" in next(s.action for s in existing if s.id == "data-volume")
 
 
 # -- property: the chosen placement is the cheapest feasible candidate -------------------------

@@ -11,16 +11,12 @@ from dataclasses import asdict
 
 from geusemaker.errors import StateError, UserError
 from geusemaker.models.plan import Plan
-from geusemaker.orchestration.deployer import (
-    LaunchAttempt,
-    Launched,
-    RegionDeployment,
-    RegionExhausted,
-    capacity_exhausted,
-    regions_in_order,
-)
+from geusemaker.models.status import DeploymentStatus
+from geusemaker.orchestration.deployer import RegionDeployment
 from geusemaker.orchestration.destroy import Destroyer, DestroyReport, discover
 from geusemaker.orchestration.executor import StepEvent, StepFailed
+from geusemaker.orchestration.kinds import kind
+from geusemaker.orchestration.launch import LaunchAttempt, Launched, RegionExhausted, capacity_exhausted
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
 
@@ -63,20 +59,21 @@ class Orchestrator:
         quota_only = True
         run_id = uuid.uuid4().hex[:16]
         try:
-            for region, placements in regions_in_order(plan):
-                region_deployment = RegionDeployment(
-                    self.clients, self.store, plan, region, placements, on_event=self.on_event, sleep=self.sleep,
-                    cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id, stack_id=stack_id,
+            for planned in plan.regions:
+                region, region_deployment = planned.region, RegionDeployment(
+                    self.clients, self.store, plan, planned.region, planned.steps, on_event=self.on_event,
+                    sleep=self.sleep, cancelled=self.cancelled, waiter_delay_s=self.waiter_delay_s, run_id=run_id,
+                    stack_id=stack_id,
                 )  # fmt: skip
                 try:
-                    launched = region_deployment.run()
+                    launched = region_deployment.execute()
                 except StepFailed as failure:
                     if not isinstance(failure.cause, RegionExhausted):
                         raise _with_step(failure) from failure.cause
                     attempts += failure.cause.attempts
                     quota_only = quota_only and failure.cause.quota
                     self.on_progress("failover", f"nothing launched in {region}; undoing it and trying the next region")
-                    self._undo(name)
+                    self._undo(name, delete_data=True)
                     continue
                 launched.attempts = attempts + launched.attempts
                 self._record_launch(name, launched)
@@ -110,7 +107,7 @@ class Orchestrator:
                 f"Run `geusemaker destroy {name}` to delete them.",
             )
 
-    def _set_status_quietly(self, name: str, status: str, detail: str) -> None:
+    def _set_status_quietly(self, name: str, status: DeploymentStatus, detail: str) -> None:
         """Record a status on the failure path, where an unwritable state must not hide the original error."""
         with contextlib.suppress(StateError):
             self.store.set_status(name, status, detail)
@@ -118,18 +115,20 @@ class Orchestrator:
     def rollback(self, name: str) -> DestroyReport:
         """Delete everything this deployment recorded or tagged; forget it when nothing is left."""
         self.store.set_status(name, "rolling-back")
-        report = self._undo(name)
+        report = self._undo(name, delete_data=True)  # the stack id is this apply's: its data volume is empty
         if not report.failed:
             self.store.remove(name)
         else:
             self.store.set_status(name, "failed", f"rollback left {len(report.failed)} resources; run destroy")
         return report
 
-    def destroy(self, name: str, regions: Iterable[str] = ()) -> DestroyReport:
+    def destroy(self, name: str, regions: Iterable[str] = (), *, delete_data: bool = False) -> DestroyReport:
         """Delete the recorded resources and everything tagged with `name` in `regions`; then forget it.
 
-        The status changes only once something is actually deleted: a destroy that fails before
-        touching AWS (no credentials, endpoint down) leaves the deployment as it was.
+        The stack's data (its data volume) is kept unless `delete_data`: the deployment is then kept
+        with status `data-kept`, so that a later destroy can delete it. The status changes only once
+        something is actually deleted: a destroy that fails before touching AWS (no credentials,
+        endpoint down) leaves the deployment as it was.
         """
         deployment = self.store.get(name)
         deleted_any = threading.Event()
@@ -141,8 +140,9 @@ class Orchestrator:
 
         known = self._regions(name) | set(regions)
         try:
-            report = self._undo(name, known, on_deleted=on_deleted)
+            report = self._undo(name, known, on_deleted=on_deleted, delete_data=delete_data)
             left = discover(self.clients, name, known, self._stack_id(name)) if known and not report.failed else []
+            left = [r for r in left if delete_data or not kind(r.kind).keep]
         except BaseException as error:
             if deleted_any.is_set():
                 why = "interrupted" if isinstance(error, KeyboardInterrupt) else getattr(error, "message", error)
@@ -151,6 +151,9 @@ class Orchestrator:
         if deployment is not None:
             if report.failed or left:
                 self.store.set_status(name, "destroy-incomplete", f"{len(report.failed) + len(left)} resources left")
+            elif report.kept:
+                kept = ", ".join(f"{r.kind} {r.resource_id}" for r in report.kept)
+                self.store.set_status(name, "data-kept", f"kept {kept}; destroy --delete-data deletes it")
             else:
                 self.store.forget(name)
         for record in left:
@@ -162,12 +165,14 @@ class Orchestrator:
         name: str,
         regions: Iterable[str] | None = None,
         on_deleted: Callable[[ResourceRecord], None] = lambda _: None,
+        *,
+        delete_data: bool,
     ) -> DestroyReport:
         """Delete what is recorded plus whatever carries the stack's tags (created but not yet recorded)."""
         records = self.store.resources(name)
         regions = set(regions) if regions is not None else self._regions(name)
         found = discover(self.clients, name, regions, self._stack_id(name)) if regions else []
-        return self._destroyer(name, on_deleted).destroy(_merge(records, found))
+        return self._destroyer(name, on_deleted, delete_data).destroy(_merge(records, found))
 
     def _stack_id(self, name: str) -> str | None:
         """The stack id recorded for `name` (None for a deployment recorded before stack ids, or none)."""
@@ -182,10 +187,10 @@ class Orchestrator:
             regions.add(deployment.region)
         return regions
 
-    def _destroyer(self, name: str, on_deleted: Callable[[ResourceRecord], None] = lambda _: None) -> Destroyer:
+    def _destroyer(self, name: str, on_deleted: Callable[[ResourceRecord], None], delete_data: bool) -> Destroyer:
         return Destroyer(
             self.clients, self.store, name, sleep=self.sleep, on_progress=self.on_progress,
-            waiter_delay_s=self.waiter_delay_s, on_deleted=on_deleted,
+            waiter_delay_s=self.waiter_delay_s, on_deleted=on_deleted, delete_data=lambda _: delete_data,
         )  # fmt: skip
 
     def _record_launch(self, name: str, launched: Launched) -> None:
