@@ -13,8 +13,8 @@ from tests.conftest import ROOT, CliResult, run_cli
 T4_US = "name: demo\nregion: us-east-1\ncompute:\n  gpu: t4\n"
 
 
-def _write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "stack.yaml"
+def _write(tmp_path: Path, text: str, name: str = "stack.yaml") -> str:
+    path = tmp_path / name
     path.write_text(text)
     return str(path)
 
@@ -103,10 +103,12 @@ def test_region_auto_picks_the_cheapest_region(tmp_path: Path, sandbox_home: Pat
     assert (placement["instance_type"], placement["instance_hourly_usd"]) == ("g5.xlarge", cheapest[0])
 
 
-def test_global_region_overrides_the_config(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str) -> None:
-    result = _shared(
-        sandbox_home, sandbox_endpoint, "--region", "eu-west-1", "cost", "-c", _write(tmp_path, T4_US), "-o", "json"
-    )
+def test_global_region_never_overrides_the_config(tmp_path: Path, sandbox_home: Path, sandbox_endpoint: str) -> None:
+    config = _write(tmp_path, T4_US)
+    result = _shared(sandbox_home, sandbox_endpoint, "--region", "eu-west-1", "cost", "-c", config, "-o", "json")
+    assert result.code == 2 and "--region says eu-west-1" in result.err, "the config decides where the stack lives"
+    unpinned = _write(tmp_path, T4_US.replace("region: us-east-1\n", ""), "unpinned.yaml")
+    result = _shared(sandbox_home, sandbox_endpoint, "--region", "eu-west-1", "cost", "-c", unpinned, "-o", "json")
     assert json.loads(result.out)["placement"]["region"] == "eu-west-1"
 
 
