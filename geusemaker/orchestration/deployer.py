@@ -15,7 +15,7 @@ from geusemaker.models.access import service_ingress
 from geusemaker.models.instance_policies import DEPLOYMENT_POLICY, SSM_AGENT_POLICY, deployment_policy, ssm_agent_policy
 from geusemaker.models.plan import Placement, Plan
 from geusemaker.models.services import generate_secret_values
-from geusemaker.models.tags import stack_tags
+from geusemaker.models.tags import TAG_STACK_ID, stack_tags
 from geusemaker.orchestration.executor import StepEvent, run_steps
 from geusemaker.planning.network_check import usable_subnets
 from geusemaker.services.ami import AmiResolver
@@ -244,14 +244,16 @@ class RegionDeployment:
 
     # -- launch ---------------------------------------------------------------------------------
     def _launch_template(self) -> None:
-        policy = deployment_policy(self.name, self.region, self.account, self.ids.get("file_system_arn"))
+        policy = deployment_policy(
+            self.name, self.region, self.account, self.ids.get("file_system_arn"), self.tags[TAG_STACK_ID]
+        )
         self.iam.put_policy(self.ids["role"], DEPLOYMENT_POLICY, policy)
         ami = self._image()
         market = self.placements[0].market
         userdata = render(
             BootContext(
                 self.config, self.region, ami.needs_driver_install, spot=market == "spot",
-                file_system_id=self.ids.get("file_system", "fs-00000000000000000"),
+                file_system_id=self.ids.get("file_system", "fs-00000000000000000"), stack_id=self.tags[TAG_STACK_ID],
             )
         )  # fmt: skip
         spec = LaunchSpec(

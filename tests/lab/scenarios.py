@@ -107,7 +107,7 @@ def first_boot(machine: LabMachine) -> Observed:
     if machine.config.ollama.models:
         wait_for((machine.root / "var/lib/geusemaker/models.json").exists, 180, "the model pull")
         models = json.loads((machine.root / "var/lib/geusemaker/models.json").read_text())
-        assert models == {"pulled": " ".join(machine.config.ollama.models), "failed": ""}, models
+        assert models == {"pulled": " ".join(machine.config.ollama.models), "present": "", "failed": ""}, models
         assert _unit(machine, "geusemaker-models.service", "Result") == "success"
     missing = compose_ports(machine) - listening(machine)
     assert not missing, f"ports not bound: {missing}"
