@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from geusemaker.health.checks import script
+from geusemaker.models.services import parameter_path
 from tests.lab.machine import INSTANCE_ID, LabError, LabMachine, wait_for
 from tests.lab.reading import BOOT_TIMEOUT_S, LabSsm, cloud_init_times, health
 
@@ -252,20 +253,25 @@ def idle_guard(machine: LabMachine) -> Observed:
 
 
 def max_runtime(machine: LabMachine) -> Observed:
-    """With max_runtime_hours set, the guard stops a busy instance when the time is up, not before."""
+    """max_runtime_hours is a deadline from deploy/start (read from SSM), not this boot's uptime: a busy instance
+    whose uptime has passed the limit keeps running until the deadline, and stops at it."""
     started = time.monotonic()
-    if not machine.running:
-        machine.boot()
-        _wait_healthy(machine)
+    deadline = int(time.time()) + 3600
+    parameters = machine.root / "var/lib/lab/ssm/parameters.tsv"
+    parameters.write_text(parameters.read_text() + f"{parameter_path(machine.config.name)}deadline\t{deadline}\n")
+    machine.poweroff()
+    machine.boot()  # a start: the deadline is read once per boot
+    _wait_healthy(machine)
     machine.run("systemctl stop geusemaker-guard.timer; echo 95 > /var/lib/lab/gpu-util")
     limit = machine.config.lifecycle.max_runtime_hours * 3600
-    machine.run(f"echo '{limit - 60}.00 0' > /var/lib/lab/uptime")
-    _guard(machine, GM_UPTIME_FILE="/var/lib/lab/uptime")
-    assert machine.running, "stopped before the runtime limit"
-    machine.run(f"echo '{limit}.00 0' > /var/lib/lab/uptime")
-    _guard(machine, GM_UPTIME_FILE="/var/lib/lab/uptime")
+    machine.run(f"echo '{limit + 60}.00 0' > /var/lib/lab/uptime")
+    _guard(machine, GM_UPTIME_FILE="/var/lib/lab/uptime", GM_NOW=str(deadline - 60))
+    assert machine.running, "stopped by this boot's uptime, before the deadline"
+    _guard(machine, GM_UPTIME_FILE="/var/lib/lab/uptime", GM_NOW=str(deadline))
     machine.wait_stopped(120)
-    assert "max_runtime_hours (2 h) reached" in str(machine.status()["error"])
+    error = str(machine.status()["error"])
+    assert "max_runtime_hours (2 h) reached: deadline" in error, error
+    assert "guard: deadline " in machine.log()
     return Observed("max-runtime", time.monotonic() - started, {"status": machine.status()})
 
 
