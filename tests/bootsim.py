@@ -58,7 +58,10 @@ _DOCKER = (
     + r"""
 case "$1" in
   logs) cat "$STUB_DIR/logs-$4" 2>/dev/null || true ;;
-  exec) [ "$3" != psql ] || cat "$STUB_DIR/psql-out" 2>/dev/null || true ;;
+  exec)
+    [ "$3" != psql ] || cat "$STUB_DIR/psql-out" 2>/dev/null || true
+    if [ "$3 $4" = "ollama show" ]; then [ -e "$STUB_DIR/model-$5" ]; exit; fi ;;
+  image) [ ! -e "$STUB_DIR/no-images" ]; exit ;;
   run) cat "$SMI_DIR/list.txt" ;;
 esac
 exit 0
@@ -68,23 +71,47 @@ exit 0
 _AWS = (
     _GENERIC
     + r"""
-cat "$STUB_DIR/ssm-parameters.txt"
+case "$1 $2" in
+  "ssm get-parameters-by-path") cat "$STUB_DIR/ssm-parameters.txt" ;;
+  "ssm get-parameter")
+    name=$(sed -n 's/.*--name \([^ ]*\).*/\1/p' <<<"$*")
+    grep -F "$name"$'\t' "$STUB_DIR/ssm-parameters.txt" | cut -f 2 | grep . || exit 254 ;;
+  "ec2 describe-volumes")
+    case "$*" in
+      *--volume-ids*) echo available ;;
+      *) cat "$STUB_DIR/ec2-volumes.txt" 2>/dev/null || true ;;
+    esac ;;
+esac
+"""
+)
+
+#: IMDS answers come from files named after the path (slashes as dashes); none: curl fails as on a 404.
+_CURL = (
+    _GENERIC
+    + r"""
+url="${*: -1}"
+case "$url" in
+  */api/token) echo token ;;
+  */meta-data/*) path="${url#*/meta-data/}"; cat "$STUB_DIR/imds-${path//\//-}" 2>/dev/null || exit 22 ;;
+esac
 """
 )
 
 _SLEEP = _GENERIC + "exit 0\n"
 _PGREP = _GENERIC + '[ -e "$STUB_DIR/ssm-session" ]\n'
-_FAIL = _GENERIC + "exit 1\n"
+_MOUNTPOINT = _GENERIC + '[ -e "$STUB_DIR/mounted" ]\n'
 STUBS = {
     "nvidia-smi": _NVIDIA_SMI,
     "docker": _DOCKER,
     "aws": _AWS,
     "sleep": _SLEEP,
-    "blkid": _FAIL,
+    "blkid": _GENERIC + 'exit "$(cat "$STUB_DIR/blkid-exit" 2>/dev/null || echo 2)"\n',  # 2: no file system
+    "curl": _CURL,
     "pgrep": _PGREP,
+    "mountpoint": _MOUNTPOINT,
 }
 GENERIC_STUBS = (
-    "systemctl", "nvidia-ctk", "mount", "shutdown", "chown", "getent", "apt-get", "snap", "curl",
+    "systemctl", "nvidia-ctk", "mount", "umount", "sync", "shutdown", "chown", "getent", "apt-get", "snap",
     "mkfs.ext4", "modprobe", "ubuntu-drivers", "gpg", "lsblk", "findmnt",
 )  # fmt: skip
 

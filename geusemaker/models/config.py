@@ -159,7 +159,7 @@ class LifecycleConfig(_Strict):
         default=60, description="stop after this many idle minutes (0 = off)"
     )
     max_runtime_hours: Annotated[int, Field(ge=0, le=8760)] = Field(
-        default=0, description="hard stop after this many hours (0 = off)"
+        default=0, description="stop this many hours after deploy or start, whatever the reboots (0 = off)"
     )
 
     @field_validator("idle_stop_minutes")

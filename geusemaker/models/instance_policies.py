@@ -61,8 +61,35 @@ def ssm_agent_policy(region: str, account: str) -> dict[str, Any]:
     )
 
 
-def deployment_policy(deployment: str, region: str, account: str, file_system_arn: str | None) -> dict[str, Any]:
-    """Read this deployment's parameters (decrypting only those, through SSM), mount its EFS."""
+#: The tag that names a stack's own resources; the instance may attach and detach only what carries its value.
+_STACK_TAG = "geusemaker:stack-id"
+_VOLUME_ATTACHMENT = ["ec2:AttachVolume", "ec2:DetachVolume"]
+
+
+def _data_volume_statements(region: str, account: str, stack_id: str) -> list[dict[str, Any]]:
+    """Find the stack's data volume (DescribeVolumes has no resource-level permissions), attach and detach it.
+
+    AttachVolume and DetachVolume authorize both the volume and the instance: each must carry this stack's id.
+    """
+    return [
+        {"Sid": "FindDataVolume", "Effect": "Allow", "Action": "ec2:DescribeVolumes", "Resource": "*"},
+        {
+            "Sid": "AttachOwnDataVolume",
+            "Effect": "Allow",
+            "Action": list(_VOLUME_ATTACHMENT),
+            "Resource": [f"arn:aws:ec2:{region}:{account}:volume/*", f"arn:aws:ec2:{region}:{account}:instance/*"],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{_STACK_TAG}": stack_id}},
+        },
+    ]
+
+
+def deployment_policy(
+    deployment: str, region: str, account: str, file_system_arn: str | None, stack_id: str | None = None
+) -> dict[str, Any]:
+    """Read this deployment's parameters (decrypting only those, through SSM), mount its EFS, attach its data volume.
+
+    The data volume statements come with `stack_id` (the boot attaches the volume tagged with it).
+    """
     path = parameter_path(deployment).rstrip("/")
     parameters = f"arn:aws:ssm:{region}:{account}:parameter{path}"
     statements: list[dict[str, Any]] = [
@@ -95,6 +122,8 @@ def deployment_policy(deployment: str, region: str, account: str, file_system_ar
                 "Resource": file_system_arn,
             }
         )
+    if stack_id:
+        statements.extend(_data_volume_statements(region, account, stack_id))
     return _document(statements)
 
 
@@ -138,6 +167,14 @@ def boundary_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
                 "Resource": "arn:aws:elasticfilesystem:*:*:file-system/*",
+            },
+            {"Sid": "FindDataVolumes", "Effect": "Allow", "Action": "ec2:DescribeVolumes", "Resource": "*"},
+            {
+                "Sid": "AttachStackDataVolumes",
+                "Effect": "Allow",
+                "Action": list(_VOLUME_ATTACHMENT),
+                "Resource": ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"],
+                "Condition": {"Null": {f"aws:ResourceTag/{_STACK_TAG}": "false"}},
             },
         ]
     )

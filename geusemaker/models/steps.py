@@ -129,12 +129,13 @@ class RolePolicySpec(Spec):
     account: str
     file_system_arn: Target | None = None
 
-    def document(self, file_system_arn: str | None = None) -> dict[str, Any]:
+    def document(self, file_system_arn: str | None = None, stack_id: str | None = None) -> dict[str, Any]:
+        """The policy document; the stack id (known once the deploy starts) scopes the data volume statements."""
         if self.policy_name == SSM_AGENT_POLICY:
             return ssm_agent_policy(self.region, self.account)
         if self.policy_name == DEPLOYMENT_POLICY:
             arn = file_system_arn or (str(self.file_system_arn) if self.file_system_arn is not None else None)
-            return deployment_policy(self.deployment, self.region, self.account, arn)
+            return deployment_policy(self.deployment, self.region, self.account, arn, stack_id)
         raise ValueError(f"unknown inline policy {self.policy_name!r}")
 
     def describe(self) -> str:

@@ -26,6 +26,7 @@ from geusemaker.models.steps import (
     SubnetSpec,
     VpcSpec,
 )
+from geusemaker.models.tags import TAG_STACK_ID
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService, LaunchSpec
 from geusemaker.services.iam import IamService
@@ -133,7 +134,7 @@ def create_role(run: RegionRun, spec: IamRoleSpec) -> Output:
 def put_role_policy(run: RegionRun, spec: RolePolicySpec) -> Output:
     assert isinstance(spec.role, str)
     arn = spec.file_system_arn if isinstance(spec.file_system_arn, str) else None
-    run.iam.put_policy(spec.role, spec.policy_name, spec.document(arn))
+    run.iam.put_policy(spec.role, spec.policy_name, spec.document(arn, stack_id=run.tags[TAG_STACK_ID]))
     return Output(f"{spec.role}/{spec.policy_name}")
 
 
@@ -176,6 +177,7 @@ def create_launch_template(run: RegionRun, spec: LaunchTemplateSpec) -> Output:
         BootContext(
             run.config, boot.region, boot.needs_driver_install, spot=boot.spot,
             file_system_id=str(boot.file_system) if boot.file_system else "fs-00000000000000000",
+            stack_id=run.tags[TAG_STACK_ID],
         )
     )  # fmt: skip
     launch = LaunchSpec(

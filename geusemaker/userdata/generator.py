@@ -38,6 +38,10 @@ GPU_UTIL_IDLE_THRESHOLD = 5
 OLLAMA_GPU_OVERHEAD_BYTES = 512 * 1024 * 1024
 MIME_BOUNDARY = "==GEUSEMAKER-PART=="
 DOCKER_DATA_DROP_IN = "/etc/systemd/system/docker.service.d/geusemaker-data.conf"
+#: The `geusemaker:kind` tag value of a stack's data volume.
+DATA_VOLUME_KIND = "data-volume"
+#: How long a drain lets each container stop cleanly (a spot notice gives 120 s in all).
+DRAIN_STOP_SECONDS = 45
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class BootContext:
     needs_driver_install: bool = False
     spot: bool = False
     file_system_id: str = PLACEHOLDER_FILE_SYSTEM
+    #: The stack's unique id: the boot finds its data volume by this tag (empty: the launch attached it).
+    stack_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,9 @@ def render(context: BootContext) -> RenderedUserData:
         "data": config.storage.data,
         "data_dir": DATA_DIR,
         "file_system_id": context.file_system_id,
+        "stack_id": context.stack_id,
+        "data_volume_kind": DATA_VOLUME_KIND,
+        "drain_stop_seconds": DRAIN_STOP_SECONDS,
         "parameter_path": parameter_path(config.name),
         "secrets": secret_names(config.services),
         "secret_files": secret_files(config.services),
@@ -146,6 +155,7 @@ def render(context: BootContext) -> RenderedUserData:
         "services": config.services,
         "models": config.ollama.models if "ollama" in config.services else [],
         "ollama_image": SERVICES["ollama"].image,
+        "images": [SERVICES[s].image for s in config.services],
         "guard": guard,
         "idle_minutes": lifecycle.idle_stop_minutes,
         "max_runtime_hours": lifecycle.max_runtime_hours,
@@ -164,6 +174,11 @@ def render(context: BootContext) -> RenderedUserData:
     if values["models"]:
         files["/opt/geusemaker/pull-models.sh"] = render_template("pull-models.sh.j2", **values)
         files["/etc/systemd/system/geusemaker-models.service"] = render_template("units.j2", unit="models")
+    files["/opt/geusemaker/drain.sh"] = render_template("drain.sh.j2", **values)
+    if context.spot:
+        files["/opt/geusemaker/notice.sh"] = render_template("notice.sh.j2", **values)
+        files["/etc/systemd/system/geusemaker-notice.service"] = render_template("units.j2", unit="notice-service")
+        files["/etc/systemd/system/geusemaker-notice.timer"] = render_template("units.j2", unit="notice-timer")
     if guard:
         files["/opt/geusemaker/guard.sh"] = render_template("guard.sh.j2", **values)
         files["/etc/systemd/system/geusemaker-guard.service"] = render_template("units.j2", unit="guard-service")

@@ -126,6 +126,7 @@ def test_the_instance_policies_have_no_findings(file_system: str | None) -> None
     for policy in (
         ssm_agent_policy("eu-west-1", ACCOUNT),
         deployment_policy("shop", "eu-west-1", ACCOUNT, file_system),
+        deployment_policy("shop", "eu-west-1", ACCOUNT, file_system, "5f0c2b1e9d8a"),
         boundary_policy(),
     ):
         assert _findings(policy) == set()

@@ -154,3 +154,23 @@ def test_roles_are_passed_to_ec2_and_to_instance_profiles_only(operator: dict[st
     assert allows(operator, Request("iam:PassRole", ROLE, {"iam:PassedToService": "ec2.amazonaws.com"}))
     assert not allows(operator, Request("iam:PassRole", ROLE, {"iam:PassedToService": "lambda.amazonaws.com"}))
     assert not allows(operator, Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin"))
+
+
+def test_the_instance_attaches_and_detaches_only_volumes_and_instances_of_its_own_stack() -> None:
+    stack = {"aws:ResourceTag/geusemaker:stack-id": "5f0c2b1e9d8a"}
+    other = {"aws:ResourceTag/geusemaker:stack-id": "0another0"}
+    policy = deployment_policy("shop", "eu-west-1", ACCOUNT, None, "5f0c2b1e9d8a")
+    boundary = boundary_policy()
+    for action in ("ec2:AttachVolume", "ec2:DetachVolume"):
+        for resource in (f"{EC2}:volume/vol-1", f"{EC2}:instance/i-1"):
+            assert allows(policy, Request(action, resource, stack)) and allows(
+                boundary, Request(action, resource, stack)
+            )
+            assert not allows(policy, Request(action, resource, other))
+            assert not allows(policy, Request(action, resource)), "an untagged volume or instance is not ours"
+            assert not allows(boundary, Request(action, resource))
+    assert allows(policy, Request("ec2:DescribeVolumes")) and allows(boundary, Request("ec2:DescribeVolumes"))
+    for action in ("ec2:DeleteVolume", "ec2:CreateSnapshot", "ec2:ModifyVolume"):
+        assert not allows(boundary, Request(action, f"{EC2}:volume/vol-1", stack))
+    without = deployment_policy("shop", "eu-west-1", ACCOUNT, None)
+    assert not allows(without, Request("ec2:AttachVolume", f"{EC2}:volume/vol-1", stack))
