@@ -22,7 +22,10 @@ def destroy(
         ),
     ] = False,
     delete_data: Annotated[
-        bool, typer.Option("--delete-data", help="Also delete the stack's data volume (kept by default).")
+        bool,
+        typer.Option(
+            "--delete-data", help="Also delete the stack's data (data volume or file system, and its secrets)."
+        ),
     ] = False,
     region: RegionOpt = None,
 ) -> None:
@@ -31,6 +34,7 @@ def destroy(
     Example: geusemaker destroy my-llm --yes
     """
     from geusemaker.catalog import load_catalog
+    from geusemaker.cli.kept_data import ask_delete_data, kept_cost
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.render import message
     from geusemaker.cli.session import forget_vanished, locked, open_store
@@ -54,6 +58,11 @@ def destroy(
             raise UsageError("the typed name does not match; nothing was deleted")
     if record is not None and forget_vanished(store, record):
         return
+    if record is not None and not yes and not delete_data:
+        from geusemaker.orchestration.kinds import kind
+
+        kept = [f"{r.kind} {r.resource_id}" for r in store.resources(name) if kind(r.kind).keep]
+        delete_data = bool(kept) and ask_delete_data(name, kept)
     one_region = state.region if state.region not in (None, "all", "auto") else None
     clients = state.aws(record.region if record else one_region)
     if record is not None:
@@ -77,10 +86,14 @@ def destroy(
         message(f"[yellow]nothing tagged {name} was found in {where}[/]; nothing was deleted.")
         return
     if report.kept:
-        kept = ", ".join(f"{r.kind} {r.resource_id} ({r.region})" for r in report.kept)
+        names = ", ".join(f"{r.kind} {r.resource_id} ({r.region})" for r in report.kept)
+        monthly = kept_cost(state, name, report.kept[0].region) if record is not None else None
+        cost = f"about ${monthly:.2f}/month" if monthly is not None else "a monthly storage charge"
+        again = f"geusemaker destroy {name}{' --discover' if record is None else ''} --delete-data"
         message(
-            f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted; its data is kept: {kept}.\n"
-            f"  delete it too: geusemaker destroy {name} --delete-data"
+            f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted; its data is kept: {names}; "
+            f"it costs {cost} until deleted.\n"
+            f"  reuse it: geusemaker deploy (same name)    delete it: {again}"
         )
         return
     message(f"[green]{name} destroyed[/]: {len(report.deleted)} resources deleted, nothing left.")

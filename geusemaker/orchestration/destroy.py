@@ -121,6 +121,16 @@ def discover(
     return list(found.values())
 
 
+def foreign(clients: AwsClients, deployment: str, regions: Iterable[str], stack_id: str | None) -> list[ResourceRecord]:
+    """Resources tagged with `deployment` in `regions` (or IAM) that do not carry `stack_id`: another stack's."""
+    regions = sorted(set(regions))
+    everything = discover(clients, deployment, regions)
+    if stack_id is None:
+        return everything
+    ours = {(r.kind, r.resource_id, r.region) for r in discover(clients, deployment, regions, stack_id)}
+    return [r for r in everything if (r.kind, r.resource_id, r.region) not in ours]
+
+
 def _discover_region(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:
     """Regional kinds found by their own describe calls, plus what the tagging API knows by our tags."""
     items: list[tuple[str, str]] = []
