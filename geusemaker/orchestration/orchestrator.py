@@ -165,13 +165,16 @@ class Orchestrator:
             self.store.set_status(name, "failed", f"rollback left {len(report.failed)} resources; run destroy")
         return report
 
-    def destroy(self, name: str, regions: Iterable[str] = (), *, delete_data: bool = False) -> DestroyReport:
+    def destroy(
+        self, name: str, regions: Iterable[str] = (), *, delete_data: bool = False, stack_id: str | None = None
+    ) -> DestroyReport:
         """Delete the recorded resources and everything tagged with `name` in `regions`; then forget it.
 
         The stack's data (its data volume) is kept unless `delete_data`: the deployment is then kept
         with status `data-kept`, so that a later destroy can delete it. The status changes only once
         something is actually deleted: a destroy that fails before touching AWS (no credentials,
-        endpoint down) leaves the deployment as it was.
+        endpoint down) leaves the deployment as it was. Without a local record, `stack_id` picks the one
+        stack of that name to delete (found by `destroy.stacks`).
         """
         deployment = self.store.get(name)
         deleted_any = threading.Event()
@@ -183,8 +186,9 @@ class Orchestrator:
 
         known = self._regions(name) | set(regions)
         try:
-            report = self._undo(name, known, on_deleted=on_deleted, delete_data=lambda _: delete_data)
-            left = discover(self.clients, name, known, self._stack_id(name)) if known and not report.failed else []
+            stack_id = self._stack_id(name) or stack_id
+            report = self._undo(name, known, on_deleted, delete_data=lambda _: delete_data, stack_id=stack_id)
+            left = discover(self.clients, name, known, stack_id) if known and not report.failed else []
             left = [r for r in left if delete_data or not kind(r.kind).keep]
         except BaseException as error:
             if deleted_any.is_set():
@@ -209,11 +213,12 @@ class Orchestrator:
         on_deleted: Callable[[ResourceRecord], None] = lambda _: None,
         *,
         delete_data: Callable[[ResourceRecord], bool],
+        stack_id: str | None = None,
     ) -> DestroyReport:
         """Delete what is recorded plus whatever carries the stack's tags (created but not yet recorded)."""
         records = self.store.resources(name)
         regions = set(regions) if regions is not None else self._regions(name)
-        found = discover(self.clients, name, regions, self._stack_id(name)) if regions else []
+        found = discover(self.clients, name, regions, self._stack_id(name) or stack_id) if regions else []
         return self._destroyer(name, on_deleted, delete_data).destroy(_merge(records, found))
 
     def _stack_id(self, name: str) -> str | None:

@@ -160,3 +160,37 @@ def test_a_second_install_deploying_the_same_name_is_refused_before_creating_any
     assert status[0]["status"] == "running"
     assert cli("--sandbox", "destroy", "twin", "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, "twin") == []
+
+
+def test_discover_without_state_shows_each_stack_and_needs_its_id_when_several_share_the_name(
+    cli, tmp_path: Path, shared_sandbox: str, gm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = count_resources(shared_sandbox)
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "lost"), "--yes").code == 0
+    ec2: Any = boto_client(shared_sandbox, "ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:geusemaker:deployment", "Values": ["lost"]}])["Vpcs"]
+    ours = next(t["Value"] for t in vpcs[0]["Tags"] if t["Key"] == "geusemaker:stack-id")
+    other = {"deployment": "lost", "managed": "true", "kind": "vpc", "stack-id": "other0install"}
+    tags = [{"Key": f"geusemaker:{key}", "Value": value} for key, value in other.items()]
+    theirs = ec2.create_vpc(CidrBlock="10.77.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
+    their_vpc = theirs["Vpc"]["VpcId"]
+
+    other_home = tmp_path / "new-laptop"
+    other_home.mkdir()
+    shutil.copy(gm_home / "sandbox.json", other_home / "sandbox.json")
+    monkeypatch.setenv("GEUSEMAKER_HOME", str(other_home))  # the state that knew "lost" is gone
+    during = count_resources(shared_sandbox)
+    discover = ("--sandbox", "--region", "us-east-1", "destroy", "lost", "--discover", "--yes", "--delete-data")
+    ambiguous = cli(*discover)
+    assert ambiguous.code == 2 and "2 stacks named 'lost'" in ambiguous.err, ambiguous.err
+    assert f"stack {ours}" in ambiguous.err and "stack other0install: 1 resources" in ambiguous.err
+    assert their_vpc in ambiguous.err
+    assert count_resources(shared_sandbox) == during, "nothing deleted"
+    assert cli(*discover, "--stack-id", "nope").code == 2
+
+    mine = cli(*discover, "--stack-id", ours)
+    assert mine.code == 0, mine.err
+    assert tagged_resources(shared_sandbox, "lost") == [f"vpc {their_vpc}"], "the other stack is untouched"
+    assert cli(*discover, "--stack-id", "other0install").code == 0
+    assert tagged_resources(shared_sandbox, "lost") == []
+    assert count_resources(shared_sandbox) == before
