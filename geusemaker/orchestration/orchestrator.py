@@ -100,7 +100,13 @@ class Orchestrator:
         """Refuse, before anything is created, a name that another stack (another install) uses in the account."""
         regions = {planned.region for planned in plan.regions}
         order = {name: n for n, name in enumerate(delete_order())}  # the instance (what runs) first
-        found = sorted(foreign(self.clients, plan.name, regions, stack_id), key=lambda r: order.get(r.kind, 99))
+        ours = {(r.kind, r.resource_id, r.region) for r in self.store.resources(plan.name)}
+        found = [
+            r
+            for r in foreign(self.clients, plan.name, regions, stack_id)
+            if (r.kind, r.resource_id, r.region) not in ours
+        ]
+        found.sort(key=lambda r: order.get(r.kind, 99))
         if found:
             raise PreconditionError(
                 f"the name {plan.name!r} is already used in this AWS account by a stack this state does not know "
@@ -115,7 +121,11 @@ class Orchestrator:
         config, target = plan.config.model_dump(mode="json"), self.clients.target
         if reuse:
             facts = self.store.reclaim_deployment(plan.name, plan.placement.region, "deploying", config, plan.as_json())
-            return str(facts["stack_id"])
+            if facts.get("stack_id"):
+                return str(facts["stack_id"])
+            stack_id = uuid.uuid4().hex  # kept by a version before stack ids: its new resources get one
+            self.store.update_facts(plan.name, stack_id=stack_id)
+            return stack_id
         stack_id = uuid.uuid4().hex
         self.store.create_deployment(
             plan.name, plan.placement.region, "deploying", config, plan.as_json(),

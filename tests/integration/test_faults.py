@@ -206,3 +206,41 @@ def test_a_spot_quota_error_at_launch_falls_through_to_on_demand(
     assert faults.calls.count("ec2.CreateFleet") == 2, "the other spot zones share the spent quota: skipped"
     assert cli("--sandbox", "destroy", name, "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
+
+
+def test_a_redeploy_on_kept_data_failing_at_each_call_never_loses_the_data(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.awsfakes import boto_client
+
+    def secrets() -> dict[str, str]:
+        ssm = boto_client(shared_sandbox, "ssm")
+        found = ssm.get_parameters_by_path(Path="/geusemaker/kept/", WithDecryption=True)["Parameters"]
+        return {p["Name"]: p["Value"] for p in found}
+
+    before = count_resources(shared_sandbox)
+    config = _config(tmp_path, "kept", "storage:\n  data: ebs\n  ebs_gb: 20\n")
+    assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
+    assert cli("--sandbox", "destroy", "kept", "--yes").code == 0
+    kept, values = tagged_resources(shared_sandbox, "kept"), secrets()
+    faults = Faults().install(monkeypatch)
+    assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
+    calls = faults.mutating_calls()
+    operations = {call.split(".")[1] for call, _ in calls}
+    assert "AttachVolume" in operations and not {"CreateVolume", "PutParameter"} & operations, "reused, not created"
+    assert cli("--sandbox", "destroy", "kept", "--yes").code == 0
+    assert tagged_resources(shared_sandbox, "kept") == kept
+    for call, occurrence in calls:
+        faults.calls.clear()
+        faults._seen.clear()
+        service = call.split(".")[0]
+        faults.fail = {(call, occurrence): (DENIED.get(service, "AccessDeniedException"), f"injected fault in {call}")}
+        result = cli("--sandbox", "deploy", "-c", config, "--yes")
+        assert result.code != 0 and f"injected fault in {call}" in result.err, (call, result.err)
+        assert tagged_resources(shared_sandbox, "kept") == kept, f"after failing {call} #{occurrence}"
+        assert secrets() == values, call
+        status = json.loads(cli("--sandbox", "status", "kept", "-o", "json").out)
+        assert status[0]["status"] == "data-kept", (call, status)
+    faults.fail = {}
+    assert cli("--sandbox", "destroy", "kept", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
