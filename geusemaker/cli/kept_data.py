@@ -49,7 +49,11 @@ def check_name(name: str, *, yes: bool, fresh_data: bool, dry_run: bool = False)
         return None
     kept = tuple(r for r in store.resources(name) if kind(r.kind).keep)
     if dry_run:
-        return KeptData(name, kept) if existing.status == "data-kept" and kept else None
+        if existing.status != "data-kept" or not kept:
+            return None
+        data = KeptData(name, kept)
+        message(f"Planned on {name}'s kept data (reused, not created): {data.describe()}")
+        return data
     if existing.status != "data-kept" or not kept:
         raise UsageError(
             f"deployment {name!r} already exists (status {existing.status})",

@@ -71,7 +71,9 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
     assert fresh.code == 2 and "--delete-data" in fresh.err, fresh.err
     elsewhere = cli("--sandbox", "--region", "us-west-2", "deploy", "-c", config, "--yes")
     assert elsewhere.code == 2 and "kept data is in us-east-1" in elsewhere.err, elsewhere.err
-    planned = json.loads(cli("--sandbox", "deploy", "-c", config, "--dry-run", "-o", "json").out)
+    dry_run = cli("--sandbox", "deploy", "-c", config, "--dry-run", "-o", "json")
+    assert f"kept data (reused, not created): data-volume {volume}" in dry_run.err, dry_run.err
+    planned = json.loads(dry_run.out)
     zone = _volume(shared_sandbox, volume)["AvailabilityZone"]
     assert {p["availability_zone"] for p in [planned["placement"], *planned["fallbacks"]]} == {zone}
     assert count_resources(shared_sandbox)["instances"] == before["instances"], "refusals create nothing"
