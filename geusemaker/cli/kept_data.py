@@ -27,7 +27,10 @@ class KeptData:
         return zones[0] if zones else None
 
     def describe(self) -> str:
-        return ", ".join(f"{r.kind} {r.resource_id}" for r in self.resources)
+        """The data by id, then the number of secrets (their names are the same for every stack)."""
+        data = [f"{r.kind} {r.resource_id}" for r in self.resources if r.kind != "ssm-parameter"]
+        secrets = sum(r.kind == "ssm-parameter" for r in self.resources)
+        return ", ".join([*data, *([f"{secrets} secrets"] if secrets else [])])
 
 
 def check_name(name: str, *, yes: bool, fresh_data: bool, dry_run: bool = False) -> KeptData | None:

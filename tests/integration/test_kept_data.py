@@ -72,7 +72,7 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
     elsewhere = cli("--sandbox", "--region", "us-west-2", "deploy", "-c", config, "--yes")
     assert elsewhere.code == 2 and "kept data is in us-east-1" in elsewhere.err, elsewhere.err
     dry_run = cli("--sandbox", "deploy", "-c", config, "--dry-run", "-o", "json")
-    assert f"kept data (reused, not created): data-volume {volume}" in dry_run.err, dry_run.err
+    assert f"kept data (reused, not created): data-volume {volume}, 4 secrets" in dry_run.err, dry_run.err
     planned = json.loads(dry_run.out)
     zone = _volume(shared_sandbox, volume)["AvailabilityZone"]
     assert {p["availability_zone"] for p in [planned["placement"], *planned["fallbacks"]]} == {zone}
