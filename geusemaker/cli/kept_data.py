@@ -15,6 +15,8 @@ class KeptData:
 
     name: str
     resources: tuple[ResourceRecord, ...]
+    #: the zone a restart stays in (its subnet's), when there is no data volume to say it
+    pinned_zone: str | None = None
 
     @property
     def region(self) -> str:
@@ -24,7 +26,7 @@ class KeptData:
     def zone(self) -> str | None:
         """The data volume's zone (a volume attaches only there); None for a file system (regional)."""
         zones = [str(r.data["zone"]) for r in self.resources if r.kind == "data-volume" and r.data.get("zone")]
-        return zones[0] if zones else None
+        return zones[0] if zones else self.pinned_zone
 
     def describe(self) -> str:
         """The data by id, then the number of secrets (their names are the same for every stack)."""

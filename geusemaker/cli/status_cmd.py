@@ -37,6 +37,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
         "public_ip": facts.get("public_ip"),
         "hourly_usd": hourly,
         "cost_so_far_usd": round(hourly * hours, 4) if hourly is not None else None,
+        "stopped_monthly_usd": facts.get("kept_monthly_usd"),
         "uptime_s": round(hours * 3600) if launched else None,
         "health": facts.get("health"),
         "detail": record.detail,

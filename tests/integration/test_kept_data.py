@@ -224,3 +224,57 @@ def test_interactive_destroy_asks_and_keeps_the_data_by_default(
     assert deleted.code == 0 and "nothing left" in deleted.err, deleted.err
     assert tagged_resources(shared_sandbox, "asked") == []
     assert count_resources(shared_sandbox) == before
+
+
+@pytest.mark.parametrize("storage", [EBS, ""], ids=["ebs", "efs"])
+def test_stop_and_start_bring_back_the_same_data_and_secrets(
+    cli, tmp_path: Path, shared_sandbox: str, storage: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    first = cli("--sandbox", "deploy", "-c", _config(tmp_path, "pause", storage), "--yes", "-o", "json")
+    assert first.code == 0, first.err
+    secrets = _secrets(shared_sandbox, "pause")
+    up = tagged_resources(shared_sandbox, "pause")
+    stopped = cli("--sandbox", "stop", "pause")
+    assert stopped.code == 0 and "while stopped it costs about $" in stopped.err, stopped.err
+
+    def stays(items: list[str]) -> list[str]:
+        return [i for i in items if not i.startswith(("instance ", "fleet "))]
+
+    left = tagged_resources(shared_sandbox, "pause")
+    assert left == stays(up) and len(left) == len(up) - 2, "only the instance (and its fleet) went"
+    status = json.loads(cli("--sandbox", "status", "pause", "--refresh", "-o", "json").out)[0]
+    assert status["status"] == "stopped" and status["instance_id"] is None and status["stopped_monthly_usd"] > 0
+
+    started = cli("--sandbox", "start", "pause")
+    assert started.code == 0, started.err
+    status = json.loads(cli("--sandbox", "status", "pause", "--refresh", "-o", "json").out)[0]
+    assert status["status"] == "running" and status["instance_id"] not in (None, json.loads(first.out)["instance_id"])
+    assert _secrets(shared_sandbox, "pause") == secrets
+    again = tagged_resources(shared_sandbox, "pause")
+    assert stays(again) == stays(up), "the same network, template, data and secrets"
+    if storage:
+        volume = _volume(shared_sandbox, _data_volume(again))
+        assert volume["Attachments"][0]["InstanceId"] == status["instance_id"]
+    assert cli("--sandbox", "start", "pause").code == 2, "a running stack is not started twice"
+    assert cli("--sandbox", "destroy", "pause", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_a_start_without_capacity_leaves_the_stack_stopped_and_its_data_intact(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "nocap", EBS), "--yes").code == 0
+    assert cli("--sandbox", "stop", "nocap").code == 0
+    stopped = tagged_resources(shared_sandbox, "nocap")
+    faults = Faults().install(monkeypatch)
+    for occurrence in range(1, 40):
+        faults.respond[("ec2.CreateFleet", occurrence)] = (200, {}, ICE)
+    failed = cli("--sandbox", "start", "nocap")
+    assert failed.code == 3 and "no capacity" in failed.err, failed.err
+    assert tagged_resources(shared_sandbox, "nocap") == stopped
+    assert json.loads(cli("--sandbox", "status", "nocap", "-o", "json").out)[0]["status"] == "stopped"
+    faults.respond.clear()
+    assert cli("--sandbox", "start", "nocap").code == 0
+    assert cli("--sandbox", "destroy", "nocap", "--yes", "--delete-data").code == 0
+    assert tagged_resources(shared_sandbox, "nocap") == []
