@@ -244,3 +244,31 @@ def test_a_redeploy_on_kept_data_failing_at_each_call_never_loses_the_data(
     faults.fail = {}
     assert cli("--sandbox", "destroy", "kept", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
+
+
+def test_a_start_failing_at_each_call_leaves_the_stack_stopped_with_its_data(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = count_resources(shared_sandbox)
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "resume", "storage:\n  data: ebs\n"), "--yes").code == 0
+    assert cli("--sandbox", "stop", "resume").code == 0
+    stopped, counted = tagged_resources(shared_sandbox, "resume"), count_resources(shared_sandbox)
+    faults = Faults().install(monkeypatch)
+    assert cli("--sandbox", "start", "resume").code == 0
+    calls = faults.mutating_calls()
+    assert {"CreateFleet", "AttachVolume"} <= {call.split(".")[1] for call, _ in calls}
+    assert cli("--sandbox", "stop", "resume").code == 0
+    for call, occurrence in calls:
+        faults.calls.clear()
+        faults._seen.clear()
+        service = call.split(".")[0]
+        faults.fail = {(call, occurrence): (DENIED.get(service, "AccessDeniedException"), f"injected fault in {call}")}
+        result = cli("--sandbox", "start", "resume")
+        assert result.code != 0 and f"injected fault in {call}" in result.err, (call, result.err)
+        assert "Traceback" not in result.err and "bug" not in result.err, result.err
+        assert tagged_resources(shared_sandbox, "resume") == stopped, f"after failing {call} #{occurrence}"
+        assert count_resources(shared_sandbox) == counted, call
+        assert json.loads(cli("--sandbox", "status", "resume", "-o", "json").out)[0]["status"] == "stopped"
+    faults.fail = {}
+    assert cli("--sandbox", "destroy", "resume", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
