@@ -18,6 +18,7 @@ from geusemaker.cli import (
     destroy_cmd,
     gpus_cmd,
     health_cmd,
+    pause_cmd,
     render_cmd,
     sandbox_cmd,
     status_cmd,
@@ -42,6 +43,8 @@ app.command("cost")(deploy_cmd.cost)
 app.command("status")(status_cmd.status)
 app.command("list")(status_cmd.list_deployments)
 app.command("destroy")(destroy_cmd.destroy)
+app.command("stop")(pause_cmd.stop)
+app.command("start")(pause_cmd.start)
 app.command("health")(health_cmd.health)
 app.command("logs")(health_cmd.logs)
 app.command("connect")(connect_cmd.connect)

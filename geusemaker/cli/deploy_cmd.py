@@ -15,6 +15,7 @@ from geusemaker.cli.render import OutputFormat
 
 if TYPE_CHECKING:
     from geusemaker.cli.context import AppContext
+    from geusemaker.cli.kept_data import KeptData
     from geusemaker.models.config import DeploymentConfig
     from geusemaker.models.plan import Plan
     from geusemaker.orchestration.launch import Launched
@@ -28,7 +29,10 @@ OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table o
 
 
 def make_plan(
-    state: AppContext, config: DeploymentConfig, show_blocked: Callable[[Plan], None] | None = None
+    state: AppContext,
+    config: DeploymentConfig,
+    show_blocked: Callable[[Plan], None] | None = None,
+    kept: KeptData | None = None,
 ) -> tuple[Plan, AwsClients]:
     """Plan `config` against AWS (or the sandbox); writes nothing.
 
@@ -38,14 +42,14 @@ def make_plan(
     from geusemaker.errors import QuotaError
 
     try:
-        return _plan(state, config)
+        return _plan(state, config, kept)
     except QuotaError as error:
         if show_blocked is not None and error.plan is not None:
             show_blocked(error.plan)  # type: ignore[arg-type]
         raise
 
 
-def _plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsClients]:
+def _plan(state: AppContext, config: DeploymentConfig, kept: KeptData | None) -> tuple[Plan, AwsClients]:
     from geusemaker import paths
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.render import err
@@ -53,12 +57,17 @@ def _plan(state: AppContext, config: DeploymentConfig) -> tuple[Plan, AwsClients
     from geusemaker.planning.planner import Planner
 
     config = config.model_copy(update={"region": state.stack_region(config.region)})
+    if kept is not None:  # the kept data stays where it is: the placement goes to it
+        from geusemaker.cli.kept_data import pinned_region
+
+        config = config.model_copy(update={"region": pinned_region(kept, str(config.region))})
     region = None if config.region == AUTO else config.region
     clients = state.aws(region)
     planner = Planner.create(clients, load_catalog(), paths.cache_dir())
     where = "every enabled region" if config.region == AUTO else config.region
     with err().status(f"Planning {config.name}: checking types, quotas and prices in {where}..."):
-        return planner.plan(config, default_region=clients.default_region), clients
+        zone = kept.zone if kept is not None else None
+        return planner.plan(config, default_region=clients.default_region, zone=zone), clients
 
 
 def deploy(
@@ -84,11 +93,16 @@ def deploy(
         Path | None,
         typer.Option("--plan", help="Apply a plan saved by `deploy --dry-run --output json` (refused once stale)."),
     ] = None,
+    fresh_data: Annotated[
+        bool,
+        typer.Option("--fresh-data", help="Refuse to reuse a kept data volume or secrets of the same name."),
+    ] = False,
 ) -> None:
     """Plan a stack, show its cost, and create it on AWS (a wizard asks when there is no --config).
 
     Example: geusemaker deploy --config stack.yaml --yes
     """
+    from geusemaker.cli.kept_data import check_name, check_plan
     from geusemaker.cli.plan_view import show_exposure, show_plan
     from geusemaker.cli.render import message, print_json
     from geusemaker.config_io import load_config
@@ -113,13 +127,13 @@ def deploy(
             from geusemaker.cli.saved_plan import load_saved_plan
 
             plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
+            kept = None if dry_run else check_name(plan.name, yes=yes, fresh_data=fresh_data)
+            if kept is not None:
+                check_plan(kept, [(p.region, p.availability_zone) for p in (plan.placement, *plan.fallbacks)])
         else:
             assert stack is not None
-            if not dry_run:
-                _refuse_existing(stack.name)
-            plan, clients = make_plan(ctx.obj, stack, show_blocked=show)
-        if not dry_run and plan_file is not None:
-            _refuse_existing(plan.name)
+            kept = check_name(stack.name, yes=yes, fresh_data=fresh_data, dry_run=dry_run)
+            plan, clients = make_plan(ctx.obj, stack, show_blocked=show, kept=kept)
         rehearse(plan)  # the executor in display mode: every step's inputs resolve, or nothing runs
         if dry_run:
             show(plan)
@@ -206,20 +220,6 @@ def _answers_kept(answers: Path | None) -> Iterator[None]:
             note = _answers_note(answers).strip()
             error.hint = f"{error.hint}\n{note}" if error.hint else note
         raise
-
-
-def _refuse_existing(name: str) -> None:
-    """Fail early when the name is taken (the state store checks again, atomically, when the deploy starts)."""
-    from geusemaker.cli.session import forget_vanished, open_store
-    from geusemaker.errors import UsageError
-
-    store = open_store()
-    existing = store.get(name)
-    if existing is not None and not forget_vanished(store, existing):
-        raise UsageError(
-            f"deployment {name!r} already exists (status {existing.status})",
-            hint=f"See it with `geusemaker status {name}`, or remove it with `geusemaker destroy {name}`.",
-        )
 
 
 def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool) -> Launched:

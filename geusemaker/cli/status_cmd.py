@@ -37,6 +37,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
         "public_ip": facts.get("public_ip"),
         "hourly_usd": hourly,
         "cost_so_far_usd": round(hourly * hours, 4) if hourly is not None else None,
+        "stopped_monthly_usd": facts.get("kept_monthly_usd"),
         "uptime_s": round(hours * 3600) if launched else None,
         "health": facts.get("health"),
         "detail": record.detail,
@@ -163,11 +164,13 @@ def list_deployments(
 
     rows: dict[str, dict[str, Any]] = {}
     for record in _local_records(discover):
+        kept = record.facts.get("kept_monthly_usd") if record.status == "data-kept" else None
         rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
-                             "resources": None, "in_state": True}  # fmt: skip
+                             "resources": None, "in_state": True, "kept_monthly_usd": kept}  # fmt: skip
     if discover:
         for name, (found_region, count) in _discovered(ctx.obj, region).items():
-            row = rows.setdefault(name, {"name": name, "status": "unknown", "region": found_region, "in_state": False})
+            new = {"name": name, "status": "unknown", "region": found_region, "in_state": False}
+            row = rows.setdefault(name, {**new, "kept_monthly_usd": None})
             row["resources"] = count
     documents = sorted(rows.values(), key=lambda d: d["name"])
     if output is OutputFormat.json:
@@ -175,9 +178,18 @@ def list_deployments(
         return
     table(
         None,
-        ["NAME", "STATUS", "REGION", "TAGGED RESOURCES", "LOCAL STATE"],
-        [[d["name"], d["status"], d["region"], d["resources"], "yes" if d["in_state"] else "no"] for d in documents],
+        ["NAME", "STATUS", "REGION", "TAGGED RESOURCES", "LOCAL STATE", "KEPT DATA $/MONTH"],
+        [
+            [*(d[k] for k in ("name", "status", "region", "resources")), "yes" if d["in_state"] else "no", _kept(d)]
+            for d in documents
+        ],
     )
+
+
+def _kept(document: dict[str, Any]) -> str:
+    """The monthly cost of a deployment's kept data, for the table."""
+    monthly = document["kept_monthly_usd"]
+    return "-" if monthly is None else f"{monthly:.2f}"
 
 
 def _local_records(discover: bool) -> list[DeploymentRecord]:

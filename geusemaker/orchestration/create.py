@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from geusemaker.errors import PreconditionError
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.launch_specs import DataVolumeSpec, LaunchTemplateSpec
-from geusemaker.models.services import generate_secret_values
+from geusemaker.models.services import generate_secret_values, parameter_path
 from geusemaker.models.step_refs import Output
 from geusemaker.models.steps import (
     FileSystemSpec,
@@ -34,7 +35,7 @@ from geusemaker.services.network import NetworkService
 from geusemaker.services.parameters import ParameterService
 from geusemaker.services.storage import FileSystemService
 from geusemaker.services.volumes import VolumeService
-from geusemaker.state.store import StateStore
+from geusemaker.state.store import ResourceRecord, StateStore
 from geusemaker.userdata.generator import BootContext, render
 
 
@@ -55,10 +56,16 @@ class RegionRun:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: where the instance step launched (a `launch.Launched`)
     launched: Any = None
+    #: the stack's kept data (data volume, file system, secrets) that this run reuses instead of creating
+    kept: tuple[ResourceRecord, ...] = ()
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    def kept_ids(self, kind: str) -> list[str]:
+        """Ids of the kept resources of `kind` in this run's region (in the order they were recorded)."""
+        return [r.resource_id for r in self.kept if r.kind == kind and r.region == self.region]
 
     def record(self, kind: str, resource_id: str, region: str | None = None, **data: Any) -> None:
         self.store.record(self.name, kind, resource_id, region or self.region, **data)
@@ -147,14 +154,20 @@ def create_instance_profile(run: RegionRun, spec: InstanceProfileSpec) -> Output
 
 
 def create_secrets(run: RegionRun, spec: SecretsSpec) -> Output:
+    """Generate the stack's secrets once: a redeploy on kept data keeps their values (only missing ones are added)."""
+    kept = set(run.kept_ids("ssm-parameter"))
+    missing = [name for name in spec.names if parameter_path(spec.deployment) + name not in kept]
     values = generate_secret_values(run.config.services)
-    for name in spec.names:
+    for name in missing:
         parameter = ParameterService(run.clients, run.region).put_secret(spec.deployment, name, values[name], run.tags)
         run.record("ssm-parameter", parameter)
     return Output(spec.deployment)
 
 
 def create_file_system(run: RegionRun, spec: FileSystemSpec) -> Output:
+    """The stack's file system: the kept one when the stack has one in this region, else a new one."""
+    for fs_id in run.kept_ids("file-system"):
+        return Output(fs_id, arn=run.files.arn(fs_id))
     fs_id, arn = run.files.create_file_system(
         run.name, f"gm-{run.run_id}-{run.region}", run.tags, spec.performance_mode, spec.throughput_mode
     )
@@ -202,6 +215,15 @@ def create_data_volume(run: RegionRun, spec: DataVolumeSpec) -> Output:
     """Created in the zone the instance landed in, attached to it; kept by destroy unless deletion is asked for."""
     assert isinstance(spec.instance, str) and isinstance(spec.zone, str)
     volumes = VolumeService(run.clients, run.region, run.waiter_delay_s)
+    for kept in (r for r in run.kept if r.kind == "data-volume" and r.region == run.region):
+        if kept.data.get("zone") not in (None, spec.zone):
+            raise PreconditionError(
+                f"the kept data volume {kept.resource_id} is in {kept.data.get('zone')}, "
+                f"but the instance launched in {spec.zone}",
+                hint="A volume attaches only in its own zone; deploy again (placement stays in the data's zone).",
+            )
+        volumes.attach(kept.resource_id, spec.instance, spec.device)
+        return Output(kept.resource_id, zone=spec.zone)
     token = f"gm-{run.run_id}-{run.region}-data"
     volume = volumes.create(run.name, spec.zone, spec.size_gb, spec.volume_type, run.tags, token)
     run.record("data-volume", volume, zone=spec.zone, run=run.run_id)

@@ -17,7 +17,7 @@ from geusemaker.orchestration.kinds import KINDS
 from geusemaker.orchestration.launch import Launched
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.iam import IamService
-from geusemaker.state.store import StateStore
+from geusemaker.state.store import ResourceRecord, StateStore
 
 
 def create_handlers(run: RegionRun) -> dict[str, Handler]:
@@ -42,6 +42,7 @@ class RegionDeployment:
         waiter_delay_s: int = 5,
         run_id: str = "",
         stack_id: str = "",
+        kept: tuple[ResourceRecord, ...] = (),
     ) -> None:
         self.clients = clients
         self.steps = steps
@@ -50,6 +51,7 @@ class RegionDeployment:
         self.run = RegionRun(
             clients, store, plan.config, region, stack_tags(plan.config.tags, stack_id or uuid.uuid4().hex),
             run_id or uuid.uuid4().hex[:16], sleep=sleep, waiter_delay_s=waiter_delay_s, cancelled=cancelled,
+            kept=kept,
         )  # fmt: skip
 
     def execute(self) -> Launched:

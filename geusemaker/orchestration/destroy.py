@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from geusemaker.errors import UsageError, UserError
 from geusemaker.models.names import name_problem
-from geusemaker.models.tags import TAG_DEPLOYMENT, as_dict, owned
+from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_STACK_ID, as_dict, owned
 from geusemaker.orchestration.kinds import KINDS, DeleteContext, delete_order, from_tags, kind, needed_by
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.tagging import tagged_resources
@@ -119,6 +119,36 @@ def discover(
             for rid in registered.find(clients, "global", deployment, stack_id):
                 add(registered.name, rid, "global")
     return list(found.values())
+
+
+def foreign(clients: AwsClients, deployment: str, regions: Iterable[str], stack_id: str | None) -> list[ResourceRecord]:
+    """Resources tagged with `deployment` in `regions` (or IAM) that do not carry `stack_id`: another stack's."""
+    regions = sorted(set(regions))
+    everything = discover(clients, deployment, regions)
+    if stack_id is None:
+        return everything
+    ours = {(r.kind, r.resource_id, r.region) for r in discover(clients, deployment, regions, stack_id)}
+    return [r for r in everything if (r.kind, r.resource_id, r.region) not in ours]
+
+
+def stacks(clients: AwsClients, deployment: str, regions: Iterable[str]) -> dict[str, list[ResourceRecord]]:
+    """What carries `deployment`'s name in `regions`, by stack id ("" for resources without one).
+
+    The stack ids come from the tagging API; each stack's resources from `discover` with its id.
+    """
+    regions = sorted(set(regions))
+    ids: set[str] = set()
+    for region in regions:
+        try:
+            for mapping in tagged_resources(clients, region, TAG_DEPLOYMENT, deployment):
+                ids.add(as_dict(mapping.get("Tags")).get(TAG_STACK_ID, ""))
+        except UserError:
+            continue
+    groups = {sid: discover(clients, deployment, regions, sid) for sid in sorted(ids - {""})}
+    groups = {sid: found for sid, found in groups.items() if found}  # lingering ids of stacks already gone
+    claimed = {(r.kind, r.resource_id, r.region) for found in groups.values() for r in found}
+    rest = [r for r in discover(clients, deployment, regions) if (r.kind, r.resource_id, r.region) not in claimed]
+    return groups | ({"": rest} if rest else {})
 
 
 def _discover_region(clients: AwsClients, deployment: str, region: str, stack_id: str | None) -> list[tuple[str, str]]:

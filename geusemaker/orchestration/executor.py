@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,16 +40,19 @@ class StepFailed(Exception):
         self.cause = cause
 
 
-def check_steps(steps: Sequence[Step], handlers: Mapping[str, Handler]) -> None:
-    """Refuse a plan the executor cannot run whole: an unknown kind, a missing or circular dependency."""
-    ids = [s.id for s in steps]
+def check_steps(steps: Sequence[Step], handlers: Mapping[str, Handler], done: Iterable[str] = ()) -> None:
+    """Refuse a plan the executor cannot run whole: an unknown kind, a missing or circular dependency.
+
+    `done`: steps whose outputs exist already (a `start` runs the instance steps of a stack that stays).
+    """
+    ids = [s.id for s in steps] + list(done)
     for step in steps:
         if step.kind not in handlers:
             raise UserError(f"step {step.id}: unknown step kind {step.kind!r}", hint="Plan again with this version.")
         unknown = [d for d in step.depends_on if d not in ids]
         if unknown:
             raise UserError(f"step {step.id}: depends on unknown steps {', '.join(unknown)}")
-    placed: set[str] = set()
+    placed: set[str] = set(done)
     remaining = list(steps)
     while remaining:
         ready = [s for s in remaining if set(s.depends_on) <= placed]
@@ -73,10 +76,10 @@ def run_steps(
     Raises `StepFailed` for the first failure. After a failure (or when `cancelled` is set) no new
     step starts; running steps finish first.
     """
-    check_steps(steps, handlers)
-    cancelled = cancelled or threading.Event()
     outputs = outputs if outputs is not None else {}
-    done: set[str] = set()
+    check_steps(steps, handlers, outputs)
+    cancelled = cancelled or threading.Event()
+    done: set[str] = set(outputs)  # given outputs are steps done before
     started: dict[Future[Output], tuple[str, float]] = {}
     pending = list(steps)
     failure: StepFailed | None = None

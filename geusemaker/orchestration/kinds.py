@@ -102,11 +102,11 @@ _KINDS = (
                  lambda ctx, rid: IamService(ctx.clients).delete_instance_profile(rid), ("iam-role",), global_=True),
     ResourceKind("ssm-parameter", specs.SecretsSpec, create.create_secrets,
                  lambda clients, region, name, stack: ParameterService(clients, region).list_names(name, stack),
-                 lambda ctx, rid: ParameterService(ctx.clients, ctx.region).delete(rid), tag_kind="secret"),
+                 lambda ctx, rid: ParameterService(ctx.clients, ctx.region).delete(rid), tag_kind="secret", keep=True),
     ResourceKind("file-system", specs.FileSystemSpec, create.create_file_system,
                  lambda clients, region, name, stack: FileSystemService(clients, region).find(name, stack),
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_file_system(rid),
-                 ("subnet", "security-group"), arn_type="file-system"),  # its mount targets go with it
+                 ("subnet", "security-group"), arn_type="file-system", keep=True),  # its mount targets go with it
     ResourceKind("mount-target", specs.MountTargetSpec, create.create_mount_target, None,
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_mount_target(rid),
                  ("file-system", "subnet", "security-group")),

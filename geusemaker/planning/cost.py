@@ -46,3 +46,20 @@ def breakdown(config: DeploymentConfig, placement: Placement, rates: ResourceRat
 def _monthly(name: str, gb: int, usd_per_gb_month: float | None, source: str) -> CostItem:
     hourly = None if usd_per_gb_month is None else round(gb * usd_per_gb_month / HOURS_PER_MONTH, 6)
     return CostItem(name, hourly, source)
+
+
+def kept_data_monthly(config: DeploymentConfig, kinds: set[str], rates: ResourceRates) -> float | None:
+    """$/month of a stack's kept data: its data volume (gp3) or file system (EFS estimate); secrets are free.
+
+    None when a rate is unknown.
+    """
+    total = 0.0
+    if "data-volume" in kinds:
+        if rates.ebs_gp3_gb_month.usd is None:
+            return None
+        total += config.storage.data_volume_gb * rates.ebs_gp3_gb_month.usd
+    if "file-system" in kinds:
+        if rates.efs_standard_gb_month.usd is None:
+            return None
+        total += EFS_ESTIMATE_GB * rates.efs_standard_gb_month.usd
+    return round(total, 2)

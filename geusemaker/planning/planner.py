@@ -35,7 +35,7 @@ from geusemaker.planning.regions import (
     snapshot_drift,
 )
 from geusemaker.planning.steps import region_steps
-from geusemaker.planning.verdict import checks, nothing_feasible, quota_shortfalls
+from geusemaker.planning.verdict import checks, in_zone, nothing_feasible, quota_shortfalls
 from geusemaker.services.ami import AmiResolver
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.cache import JsonCache
@@ -87,8 +87,8 @@ class Planner:
             account=clients.account_id,
         )
 
-    def plan(self, config: DeploymentConfig, default_region: str = "us-east-1") -> Plan:
-        """The plan for `config`; a config without a region plans in `default_region`."""
+    def plan(self, config: DeploymentConfig, default_region: str = "us-east-1", zone: str | None = None) -> Plan:
+        """The plan for `config` (without a region: in `default_region`; with `zone`: only in that zone)."""
         region = config.region or default_region
         config = config.model_copy(update={"region": region})
         searching = region == AUTO
@@ -131,7 +131,7 @@ class Planner:
         bounds = {r: bound for r, bound in bounds.items() if r not in disabled}
         usable = sorted(bounds)
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
-        candidates = self._search(config, specs, facts, markets, gatherer, bounds)
+        candidates = in_zone(self._search(config, specs, facts, markets, gatherer, bounds), zone)
         more_checks: list[Check] = []
         existing: dict[str, str] | None = None
         network = network_check.gathered(config, facts.prefetched.get("network"))

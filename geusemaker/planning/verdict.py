@@ -117,3 +117,19 @@ def checks(
     if skipped:
         checks.append(Check("regions", "warn", "skipped: " + "; ".join(skipped)))
     return tuple(checks)
+
+
+def in_zone(candidates: list[Placement], zone: str | None) -> list[Placement]:
+    """The candidates in `zone` (where the stack's kept data volume is; a volume attaches only there).
+
+    No candidate there is a capacity error; `zone` None keeps them all.
+    """
+    if zone is None:
+        return candidates
+    kept = [c for c in candidates if c.availability_zone == zone]
+    if not kept:
+        raise CapacityError(
+            f"none of the instance types is offered in {zone}, where the stack's kept data volume is",
+            hint="Choose another instance type or GPU, or delete the data (destroy --delete-data) and deploy afresh.",
+        )
+    return kept

@@ -47,6 +47,14 @@ class FileSystemService:
             )
         return str(fs["FileSystemId"]), str(fs.get("FileSystemArn", ""))
 
+    def arn(self, file_system_id: str) -> str:
+        """The ARN of an existing file system (a kept one, reused by a redeploy)."""
+        with translate_errors("efs:DescribeFileSystems"):
+            systems = self._efs.describe_file_systems(FileSystemId=file_system_id)["FileSystems"]
+        if not systems:
+            raise NotFoundError(f"file system {file_system_id} no longer exists")
+        return str(systems[0].get("FileSystemArn", ""))
+
     def wait_available(self, file_system_id: str) -> None:
         self._poll(lambda: self._fs_state(file_system_id) == "available", f"file system {file_system_id}")
 

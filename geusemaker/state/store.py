@@ -186,6 +186,28 @@ class StateStore:
                  json.dumps(facts)),
             )  # fmt: skip
 
+    def reclaim_deployment(
+        self, name: str, region: str, status: DeploymentStatus, config: dict[str, Any], plan: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Start a redeploy on a deployment whose data was kept; returns its facts (its stack id stays).
+
+        Refused (atomically) unless its status is `data-kept`, like `create_deployment` for a taken name.
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT status, facts FROM deployments WHERE name=?", (name,)).fetchone()
+            if row is None or row["status"] != "data-kept":
+                raise DeploymentExistsError(
+                    f"deployment {name!r} "
+                    + (f"already exists (status {row['status']})" if row else "no longer keeps any data"),
+                    hint=f"See it with `geusemaker status {name}`.",
+                )
+            db.execute(
+                """UPDATE deployments SET region=?, status=?, config=?, plan=?, updated_at=?, detail=NULL
+                   WHERE name=?""",
+                (region, status, json.dumps(config), json.dumps(plan) if plan else None, time.time(), name),
+            )
+            return _object(row["facts"])
+
     def upsert_deployment(
         self, name: str, region: str, status: str, config: dict[str, Any], plan: dict[str, Any] | None
     ) -> None:

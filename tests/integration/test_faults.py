@@ -37,7 +37,7 @@ def test_every_mutating_call_failing_in_turn_leaks_nothing(
     config = _config(tmp_path, "faulty")
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
     calls = faults.mutating_calls()
-    assert cli("--sandbox", "destroy", "faulty", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "faulty", "--yes", "--delete-data").code == 0
     operations = {call.split(".")[1] for call, _ in calls}
     assert {
         "CreateVpc",
@@ -77,7 +77,7 @@ def test_capacity_failover_to_the_next_zone(
     assert launched["availability_zone"] != plan_zone
     subnets = [c for c in faults.calls if c == "ec2.CreateSubnet"]
     assert len(subnets) == 2, "a subnet (and mount target) in the fallback zone"
-    assert cli("--sandbox", "destroy", "failover", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "failover", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 
@@ -109,7 +109,7 @@ def test_keep_on_failure_keeps_and_records_everything(
     assert status[0]["status"] == "failed"
     assert tagged_resources(shared_sandbox, "kept"), "resources kept for debugging"
     faults.fail.clear()
-    assert cli("--sandbox", "destroy", "kept", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "kept", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 
@@ -121,10 +121,10 @@ def test_an_interrupted_destroy_finishes_on_a_rerun(
     assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "rerun"), "--yes").code == 0
     faults._seen.clear()
     faults.fail[("ec2.DeleteVpc", 1)] = ("UnauthorizedOperation", "injected fault")
-    first = cli("--sandbox", "destroy", "rerun", "--yes")
+    first = cli("--sandbox", "destroy", "rerun", "--yes", "--delete-data")
     assert first.code == 1 and "could not be deleted yet" in first.err and "vpc" in first.err
     assert json.loads(cli("--sandbox", "status", "rerun", "-o", "json").out)[0]["status"] == "destroy-incomplete"
-    second = cli("--sandbox", "destroy", "rerun", "--yes")
+    second = cli("--sandbox", "destroy", "rerun", "--yes", "--delete-data")
     assert second.code == 0, second.err
     assert count_resources(shared_sandbox) == before
     assert "rerun" not in _names(cli)
@@ -138,12 +138,12 @@ def test_a_busy_deployment_is_locked(cli, tmp_path: Path, shared_sandbox: str) -
     with deployment_lock(paths.locks_dir(), "busy"):
         from tests.conftest import run_cli
 
-        blocked = run_cli("--sandbox", "destroy", "busy", "--yes")
+        blocked = run_cli("--sandbox", "destroy", "busy", "--yes", "--delete-data")
         assert blocked.code == 1 and "is busy" in blocked.err
         other = run_cli("--sandbox", "deploy", "-c", _config(tmp_path, "other", "storage:\n  data: none\n"), "--yes")
         assert other.code == 0, "other names are not blocked"
-    assert cli("--sandbox", "destroy", "busy", "--yes").code == 0
-    assert cli("--sandbox", "destroy", "other", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "busy", "--yes", "--delete-data").code == 0
+    assert cli("--sandbox", "destroy", "other", "--yes", "--delete-data").code == 0
 
 
 def test_a_fresh_instance_profile_is_retried_until_ec2_sees_it(
@@ -168,7 +168,7 @@ def test_a_fresh_instance_profile_is_retried_until_ec2_sees_it(
     assert waits[:2] == [2.0, 4.0], "backoff between the retries"
     tokens = [parse_qs(body.decode())["ClientToken"][0] for body in faults.bodies["ec2.CreateFleet"]]
     assert len(set(tokens)) == 3 and all(len(token) <= 64 for token in tokens), "a fresh token per try"
-    assert cli("--sandbox", "destroy", "propagate", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "propagate", "--yes", "--delete-data").code == 0
 
 
 def test_client_tokens_fit_aws_limits_for_the_longest_name(
@@ -182,7 +182,7 @@ def test_client_tokens_fit_aws_limits_for_the_longest_name(
         fleet = parse_qs(faults.bodies["ec2.CreateFleet"][0].decode())["ClientToken"][0]
         assert len(creation) <= 64 and len(fleet) <= 64
     finally:
-        assert cli("--sandbox", "destroy", name, "--yes").code == 0
+        assert cli("--sandbox", "destroy", name, "--yes", "--delete-data").code == 0
 
 
 @pytest.mark.parametrize("code", ["MaxSpotInstanceCountExceeded", "VcpuLimitExceeded"])
@@ -204,5 +204,71 @@ def test_a_spot_quota_error_at_launch_falls_through_to_on_demand(
     assert launched["market"] == "on-demand"
     assert "spot" in launched["attempts"][0] and "quota" in launched["attempts"][0]
     assert faults.calls.count("ec2.CreateFleet") == 2, "the other spot zones share the spent quota: skipped"
-    assert cli("--sandbox", "destroy", name, "--yes").code == 0
+    assert cli("--sandbox", "destroy", name, "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_a_redeploy_on_kept_data_failing_at_each_call_never_loses_the_data(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.awsfakes import boto_client
+
+    def secrets() -> dict[str, str]:
+        ssm = boto_client(shared_sandbox, "ssm")
+        found = ssm.get_parameters_by_path(Path="/geusemaker/kept/", WithDecryption=True)["Parameters"]
+        return {p["Name"]: p["Value"] for p in found}
+
+    before = count_resources(shared_sandbox)
+    config = _config(tmp_path, "kept", "storage:\n  data: ebs\n  ebs_gb: 20\n")
+    assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
+    assert cli("--sandbox", "destroy", "kept", "--yes").code == 0
+    kept, values = tagged_resources(shared_sandbox, "kept"), secrets()
+    faults = Faults().install(monkeypatch)
+    assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
+    calls = faults.mutating_calls()
+    operations = {call.split(".")[1] for call, _ in calls}
+    assert "AttachVolume" in operations and not {"CreateVolume", "PutParameter"} & operations, "reused, not created"
+    assert cli("--sandbox", "destroy", "kept", "--yes").code == 0
+    assert tagged_resources(shared_sandbox, "kept") == kept
+    for call, occurrence in calls:
+        faults.calls.clear()
+        faults._seen.clear()
+        service = call.split(".")[0]
+        faults.fail = {(call, occurrence): (DENIED.get(service, "AccessDeniedException"), f"injected fault in {call}")}
+        result = cli("--sandbox", "deploy", "-c", config, "--yes")
+        assert result.code != 0 and f"injected fault in {call}" in result.err, (call, result.err)
+        assert tagged_resources(shared_sandbox, "kept") == kept, f"after failing {call} #{occurrence}"
+        assert secrets() == values, call
+        status = json.loads(cli("--sandbox", "status", "kept", "-o", "json").out)
+        assert status[0]["status"] == "data-kept", (call, status)
+    faults.fail = {}
+    assert cli("--sandbox", "destroy", "kept", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_a_start_failing_at_each_call_leaves_the_stack_stopped_with_its_data(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = count_resources(shared_sandbox)
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "resume", "storage:\n  data: ebs\n"), "--yes").code == 0
+    assert cli("--sandbox", "stop", "resume").code == 0
+    stopped, counted = tagged_resources(shared_sandbox, "resume"), count_resources(shared_sandbox)
+    faults = Faults().install(monkeypatch)
+    assert cli("--sandbox", "start", "resume").code == 0
+    calls = faults.mutating_calls()
+    assert {"CreateFleet", "AttachVolume"} <= {call.split(".")[1] for call, _ in calls}
+    assert cli("--sandbox", "stop", "resume").code == 0
+    for call, occurrence in calls:
+        faults.calls.clear()
+        faults._seen.clear()
+        service = call.split(".")[0]
+        faults.fail = {(call, occurrence): (DENIED.get(service, "AccessDeniedException"), f"injected fault in {call}")}
+        result = cli("--sandbox", "start", "resume")
+        assert result.code != 0 and f"injected fault in {call}" in result.err, (call, result.err)
+        assert "Traceback" not in result.err and "bug" not in result.err, result.err
+        assert tagged_resources(shared_sandbox, "resume") == stopped, f"after failing {call} #{occurrence}"
+        assert count_resources(shared_sandbox) == counted, call
+        assert json.loads(cli("--sandbox", "status", "resume", "-o", "json").out)[0]["status"] == "stopped"
+    faults.fail = {}
+    assert cli("--sandbox", "destroy", "resume", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before

@@ -52,7 +52,7 @@ def test_status_and_cost_are_readable_at_80_columns(tmp_path: Path, shared_sandb
         assert cost.code == 0 and max(len(line.rstrip()) for line in cost.out.splitlines()) <= 80
         assert "/month" in cost.out and "total" in cost.out
     finally:
-        assert run_cli("--sandbox", "destroy", "narrow-status", "--yes", env=env).code == 0
+        assert run_cli("--sandbox", "destroy", "narrow-status", "--yes", "--delete-data", env=env).code == 0
 
 
 def test_ctrl_c_during_a_deploy_shows_the_rollback(

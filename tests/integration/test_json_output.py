@@ -19,7 +19,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, sandbox_home: Path, sandb
     env = {"GEUSEMAKER_HOME": str(sandbox_home)}
     assert run_cli("--sandbox", "deploy", "-c", str(config), "--yes", env=env).code == 0
     yield config, env
-    run_cli("--sandbox", "destroy", "jsonout", "--yes", env=env)
+    run_cli("--sandbox", "destroy", "jsonout", "--yes", "--delete-data", env=env)
 
 
 @pytest.mark.parametrize(

@@ -45,14 +45,14 @@ def test_kill_9_at_a_random_moment_then_destroy_leaves_nothing(
     process.wait(timeout=30)
     with_state = index % 2 == 0
     if with_state:
-        result = run_cli("--sandbox", "destroy", name, "--yes")
+        result = run_cli("--sandbox", "destroy", name, "--yes", "--delete-data")
         assert result.code in (0, 2), result.err  # 2: killed before anything was recorded
         if result.code == 2:
             assert "no deployment named" in result.err
     else:
         for path in gm_home.glob("state.db*"):
             path.unlink()
-        result = run_cli("--sandbox", "--region", "us-east-1", "destroy", name, "--discover", "--yes")
+        result = run_cli("--sandbox", "--region", "us-east-1", "destroy", name, "--discover", "--yes", "--delete-data")
         assert result.code == 0, result.err
     assert tagged_resources(shared_sandbox, name) == []
     assert count_resources(shared_sandbox) == before, (

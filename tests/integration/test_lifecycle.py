@@ -40,7 +40,7 @@ def test_deploy_status_destroy_leaves_zero_resources(tmp_path: Path, shared_sand
     assert set(status[0]) >= {"name", "status", "region", "instance_id", "instance_type", "market", "public_ip",
                               "hourly_usd", "cost_so_far_usd", "health"}  # fmt: skip
 
-    destroyed = run_cli("--sandbox", "destroy", "life", "--yes")
+    destroyed = run_cli("--sandbox", "destroy", "life", "--yes", "--delete-data")
     assert destroyed.code == 0, destroyed.err
     assert count_resources(endpoint) == before
     assert tagged_resources(endpoint, "life") == []
@@ -74,7 +74,7 @@ def test_what_is_created_is_locked_down(tmp_path: Path, shared_sandbox: str) -> 
         tags = ec2.describe_vpcs(Filters=[{"Name": "tag:geusemaker:deployment", "Values": ["secure"]}])["Vpcs"]
         assert len(tags) == 1
     finally:
-        assert run_cli("--sandbox", "destroy", "secure", "--yes").code == 0
+        assert run_cli("--sandbox", "destroy", "secure", "--yes", "--delete-data").code == 0
 
 
 def _assert_least_privilege_role(iam: Any, role: str, path: str) -> None:
@@ -122,7 +122,7 @@ def test_cidr_access_opens_only_authenticated_services_to_the_listed_cidrs(tmp_p
         )
         assert opened == [(6333, "198.51.100.0/24"), (6333, "2001:db8::/48")], "Ollama has no authentication"
     finally:
-        assert run_cli("--sandbox", "destroy", "open", "--yes").code == 0
+        assert run_cli("--sandbox", "destroy", "open", "--yes", "--delete-data").code == 0
 
 
 def test_an_existing_name_is_refused(tmp_path: Path, shared_sandbox: str) -> None:
@@ -132,7 +132,7 @@ def test_an_existing_name_is_refused(tmp_path: Path, shared_sandbox: str) -> Non
         again = run_cli("--sandbox", "deploy", "-c", config, "--yes")
         assert again.code == 2 and "already exists" in again.err
     finally:
-        run_cli("--sandbox", "destroy", "twice", "--yes")
+        run_cli("--sandbox", "destroy", "twice", "--yes", "--delete-data")
 
 
 def test_without_a_terminal_deploy_needs_yes(tmp_path: Path, shared_sandbox: str) -> None:
@@ -141,5 +141,5 @@ def test_without_a_terminal_deploy_needs_yes(tmp_path: Path, shared_sandbox: str
 
 
 def test_destroy_of_an_unknown_name(shared_sandbox: str) -> None:
-    result = run_cli("--sandbox", "destroy", "ghost", "--yes")
+    result = run_cli("--sandbox", "destroy", "ghost", "--yes", "--delete-data")
     assert result.code == 2 and "--discover" in result.err

@@ -60,7 +60,7 @@ def test_the_endpoint_dying_mid_deploy_reports_the_deploy_failure_and_how_to_fin
     status = _status(cli, "dying")
     assert status["status"] == "failed" and "destroy" in status["detail"]
     outage.down, outage.after = False, None
-    assert cli("--sandbox", "destroy", "dying", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "dying", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 
@@ -71,12 +71,12 @@ def test_a_destroy_that_deletes_nothing_leaves_the_status_alone(
     outage = Outage().install(monkeypatch)
     assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "steady"), "--yes").code == 0
     outage.down, outage.code = True, code
-    failed = cli("--sandbox", "destroy", "steady", "--yes")
+    failed = cli("--sandbox", "destroy", "steady", "--yes", "--delete-data")
     assert failed.code in {1, 2} and "bug" not in failed.text, failed.text
     assert _status(cli, "steady")["status"] == "running"
     outage.down = False
     outage.fail.clear()
-    assert cli("--sandbox", "destroy", "steady", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "steady", "--yes", "--delete-data").code == 0
 
 
 ICE = (
@@ -119,7 +119,7 @@ def test_after_a_region_failover_destroy_finds_the_secrets_in_the_new_region(
     landed = json.loads(result.out)["region"]
     assert faults.full_region and landed != faults.full_region
     before = {region: count_resources(shared_sandbox, region) for region in (faults.full_region, landed)}
-    destroyed = cli("--sandbox", "destroy", "moved", "--yes")
+    destroyed = cli("--sandbox", "destroy", "moved", "--yes", "--delete-data")
     assert destroyed.code == 0, destroyed.err
     after = count_resources(shared_sandbox, landed)
     assert after["ssm_parameters"] == before[landed]["ssm_parameters"] - 4

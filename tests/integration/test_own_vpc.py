@@ -74,7 +74,7 @@ def test_deploy_into_an_existing_vpc_and_destroy_leaves_it(cli, tmp_path: Path, 
     groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["geusemaker-byo"]}])
     assert groups["SecurityGroups"][0]["VpcId"] == ids["vpc"]
 
-    destroyed = cli("--sandbox", "destroy", "byo", "--yes")
+    destroyed = cli("--sandbox", "destroy", "byo", "--yes", "--delete-data")
     assert destroyed.code == 0, destroyed.err
     assert count_resources(shared_sandbox) == before
     assert tagged_resources(shared_sandbox, "byo") == []

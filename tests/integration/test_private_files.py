@@ -51,7 +51,7 @@ def test_an_existing_loose_home_and_everything_created_in_it_become_private(
     config = tmp_path / "p.yaml"
     config.write_text("name: private\nregion: us-east-1\ncompute:\n  gpu: t4\nstorage:\n  data: none\n")
     assert cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
-    assert cli("--sandbox", "destroy", "private", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "private", "--yes", "--delete-data").code == 0
     assert {p.name for p in gm_home.iterdir()} >= {"state.db", "geusemaker.log", "cache", "locks"}
     assert _loose(gm_home) == []
 

@@ -44,7 +44,7 @@ def test_unknown_region_is_refused_when_the_config_is_validated(cli, tmp_path: P
         ["--region", "", "cost", "-c", "{config}"],
         ["deploy", "-c", "{config}", "--dry-run", "--region", "eu-west-\uff11"],
         ["list", "--discover", "--region", "zz-top-9"],
-        ["destroy", "gone", "--discover", "--yes", "--region", "x" * 5000],
+        ["destroy", "gone", "--discover", "--yes", "--delete-data", "--region", "x" * 5000],
         ["gpus", "--region", "\u0661"],
     ],
 )
@@ -119,7 +119,7 @@ def test_gpus_lists_the_global_region(cli) -> None:  # type: ignore[no-untyped-d
 
 
 def test_destroy_discover_in_every_region(cli, shared_sandbox: str) -> None:  # type: ignore[no-untyped-def]
-    result = cli("--sandbox", "destroy", "never-deployed", "--discover", "--region", "all", "--yes")
+    result = cli("--sandbox", "destroy", "never-deployed", "--discover", "--region", "all", "--yes", "--delete-data")
     assert result.code in (0, 2), result.text
     assert "KeyError" not in result.text
     _no_bug(result.text)

@@ -47,7 +47,7 @@ def test_spot_to_on_demand_fallback_keeps_the_template_data(
     assert latest["ImageId"] == plan["ami"]["id"], "the new version keeps the source's image"
     assert latest["UserData"] and latest["IamInstanceProfile"] and latest["BlockDeviceMappings"]
     assert _launched_image(shared_sandbox, "us-east-1", launched["instance_id"]) == plan["ami"]["id"]
-    assert cli("--sandbox", "destroy", "ondemand", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "ondemand", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 
@@ -68,7 +68,7 @@ def test_next_region_then_on_demand(cli, tmp_path: Path, shared_sandbox: str, mo
     assert launched["region"] != first[0] and launched["market"] == "on-demand"
     image = _launched_image(shared_sandbox, launched["region"], launched["instance_id"])
     assert image.startswith("ami-"), "the instance in the next region has its region's image"
-    cli("--sandbox", "destroy", "moved", "--yes")
+    cli("--sandbox", "destroy", "moved", "--yes", "--delete-data")
     for region in {first[0], launched["region"]}:
         assert count_resources(shared_sandbox, region)["instances"] == 0
         assert count_resources(shared_sandbox, region)["launch_templates"] == 0

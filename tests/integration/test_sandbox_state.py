@@ -13,7 +13,7 @@ def test_a_stopped_sandbox_takes_its_deployments_with_it(tmp_path: Path) -> None
     config.write_text("name: quick\nregion: us-east-1\ncompute:\n  gpu: t4\nstorage:\n  data: none\n")
     try:
         assert run_cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
-        elsewhere = run_cli("destroy", "quick", "--yes")
+        elsewhere = run_cli("destroy", "quick", "--yes", "--delete-data")
         assert elsewhere.code == 2 and "geusemaker --sandbox destroy quick" in elsewhere.err.replace("\n", " ")
         assert run_cli("sandbox", "stop").code == 0
 
@@ -25,7 +25,7 @@ def test_a_stopped_sandbox_takes_its_deployments_with_it(tmp_path: Path) -> None
         assert [(d["name"], d["status"]) for d in shown] == [("quick", "vanished")]
         assert "geusemaker --sandbox destroy quick" in shown[0]["detail"]
 
-        forgotten = run_cli("--sandbox", "destroy", "quick", "--yes")
+        forgotten = run_cli("--sandbox", "destroy", "quick", "--yes", "--delete-data")
         assert forgotten.code == 0, forgotten.err
         assert "sandbox that has stopped" in forgotten.err and "forgotten" in forgotten.err
         assert json.loads(run_cli("status", "-o", "json").out) == []
@@ -39,14 +39,14 @@ def test_a_deployment_is_destroyed_only_through_the_endpoint_it_was_made_through
     store = open_store()
     store.create_deployment("far", "us-east-1", "running", {"name": "far"}, None, endpoint="http://127.0.0.1:9")
     store.record("far", "vpc", "vpc-0123456789abcdef0", "us-east-1")
-    result = cli("destroy", "far", "--yes")
+    result = cli("destroy", "far", "--yes", "--delete-data")
     assert result.code == 2, result.text
     assert "http://127.0.0.1:9" in result.err and "--endpoint-url" in result.err
     store.update_facts("far", instance_id="i-0123456789abcdef0", region="us-east-1")
     refreshed = cli("--sandbox", "status", "far", "--refresh", "-o", "json")
     assert refreshed.code == 0 and "not refreshed" in refreshed.err
     assert json.loads(refreshed.out)[0]["status"] == "running", "another endpoint's answer is not believed"
-    in_sandbox = cli("--sandbox", "destroy", "far", "--yes")
+    in_sandbox = cli("--sandbox", "destroy", "far", "--yes", "--delete-data")
     assert in_sandbox.code == 2 and "was not deployed in the local sandbox" in in_sandbox.err
     record = store.get("far")
     assert record is not None and record.status == "running" and len(store.resources("far")) == 1

@@ -83,7 +83,7 @@ def test_a_saved_plan_creates_exactly_the_resources_and_parameters_it_lists(
         "vpc", "subnet", "internet-gateway", "route-table", "security-group", "iam-role", "instance-profile",
         "ssm-parameter", "file-system", "launch-template", "fleet", "instance",
     }  # fmt: skip
-    assert cli("--sandbox", "destroy", "saved", "--yes").code == 0
+    assert cli("--sandbox", "destroy", "saved", "--yes", "--delete-data").code == 0
 
 
 def test_a_stale_foreign_or_changed_plan_is_refused_and_nothing_is_created(
@@ -132,7 +132,9 @@ def test_an_ebs_stack_keeps_its_data_volume_on_destroy_until_asked(cli, tmp_path
     assert volume["Attachments"][0]["InstanceId"] == json.loads(deployed.out)["instance_id"]
     destroyed = cli("--sandbox", "destroy", "disk", "--yes")
     assert destroyed.code == 0 and "data is kept" in destroyed.err, destroyed.err
-    assert tagged_resources(shared_sandbox, "disk") == [f"data-volume {volume['VolumeId']}"]
+    kept = tagged_resources(shared_sandbox, "disk")
+    assert kept[0] == f"data-volume {volume['VolumeId']}" and len(kept) == 5, "the volume and its 4 secrets"
+    assert all(item.startswith("ssm-parameter /geusemaker/disk/") for item in kept[1:])
     status = json.loads(cli("--sandbox", "status", "disk", "-o", "json").out)
     assert status[0]["status"] == "data-kept"
     assert cli("--sandbox", "destroy", "disk", "--yes", "--delete-data").code == 0

@@ -54,7 +54,7 @@ def test_wizard_deploys_through_a_pty(tmp_path: Path, shared_sandbox: str, gm_ho
     child.close()
     assert child.exitstatus == 0, (tmp_path / "pty.log").read_text()[-2000:]
     assert "name: pty-e2e" in (tmp_path / "pty.yaml").read_text()
-    destroyed = run_cli("--sandbox", "destroy", "pty-e2e", "--yes")
+    destroyed = run_cli("--sandbox", "destroy", "pty-e2e", "--yes", "--delete-data")
     assert destroyed.code == 0, destroyed.err
     assert count_resources(shared_sandbox) == before
 

@@ -189,7 +189,7 @@ def test_health_in_the_sandbox_says_why_it_cannot_check(cli, shared_sandbox: str
         document = json.loads(cli("--sandbox", "health", "sbx", "-o", "json").out)
         assert document["overall"] == "unknown" and "sandbox" in document["checks"][0]["detail"]
     finally:
-        assert cli("--sandbox", "destroy", "sbx", "--yes").code == 0
+        assert cli("--sandbox", "destroy", "sbx", "--yes", "--delete-data").code == 0
 
 
 def test_a_section_whose_output_ends_without_a_newline_is_still_read(tmp_path: Path) -> None:

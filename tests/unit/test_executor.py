@@ -108,3 +108,13 @@ def test_cancelling_stops_before_the_next_step() -> None:
     handlers = {**Recorder().handlers(), "vpc": vpc}
     with pytest.raises(KeyboardInterrupt):
         run_steps(STEPS, handlers, cancelled=cancelled)  # type: ignore[arg-type]
+
+
+def test_given_outputs_count_as_steps_done_before() -> None:
+    """A start runs only the instance steps of a stack whose network exists: its ids come as outputs."""
+    recorder = Recorder()
+    outputs = run_steps(STEPS[1:2], recorder.handlers(), outputs={"vpc": Output("vpc-kept")})  # type: ignore[arg-type]
+    assert recorder.seen == [SubnetSpec("vpc-kept", "us-east-1a", "10.42.1.0/24")]
+    assert outputs["subnet"] == Output("subnet-1", arn="arn:subnet-1")
+    with pytest.raises(UserError, match="depends on unknown steps vpc"):
+        check_steps(STEPS[1:2], recorder.handlers())  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def test_a_path_from_a_name_stays_in_its_folder(leaf: str, tmp_path: Path) -> No
 @given(name=st.text(min_size=0, max_size=50))
 def test_any_name_given_to_destroy_is_answered_with_exit_2_and_no_crash(cli, name: str) -> None:  # type: ignore[no-untyped-def]
     """Without local state, every name is refused (not a name, or not deployed) before AWS is asked."""
-    result = cli("destroy", name, "--yes")
+    result = cli("destroy", name, "--yes", "--delete-data")
     assert result.code == 2, (name, result.text)
     assert "bug" not in result.text and "Traceback" not in result.text
     if name_problem(name) is None:

@@ -91,7 +91,9 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-@pytest.mark.parametrize("command", [["status"], ["list"], ["destroy", "alive", "--yes"], ["status", "alive"]])
+@pytest.mark.parametrize(
+    "command", [["status"], ["list"], ["destroy", "alive", "--yes", "--delete-data"], ["status", "alive"]]
+)
 def test_a_damaged_state_file_is_refused_with_a_recovery_hint(
     cli, gm_home: Path, damage: str, command: list[str]
 ) -> None:
