@@ -25,6 +25,10 @@ class Ref:
         return f"${{{self.step}.{self.field}}}"
 
 
+#: The stack's unique id as a plan shows it: it is given when the deploy claims the name (or, on kept
+#: data, is the stack's own), so a saved plan stays valid for whichever stack applies it.
+STACK_ID_PLACEHOLDER = "${stack-id}"
+
 #: A literal id (e.g. the user's own VPC) or another step's output.
 Target = Ref | str
 

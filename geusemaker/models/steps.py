@@ -18,7 +18,7 @@ from geusemaker.models.instance_policies import (
     deployment_policy,
     ssm_agent_policy,
 )
-from geusemaker.models.step_refs import Ref, Target, all_refs, to_json
+from geusemaker.models.step_refs import STACK_ID_PLACEHOLDER, Ref, Target, all_refs, to_json
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class RolePolicySpec(Spec):
         return f"put inline policy {self.policy_name} on the role"
 
     def as_json(self) -> dict[str, Any]:
-        return {**super().as_json(), "document": self.document()}
+        return {**super().as_json(), "document": self.document(stack_id=STACK_ID_PLACEHOLDER)}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ def test_a_saved_plan_creates_exactly_the_resources_and_parameters_it_lists(
         stored = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=specs[policy]["policy_name"])
         document = stored["PolicyDocument"]
         document = json.loads(document) if isinstance(document, str) else document
+        stack_id = {t["Key"]: t["Value"] for t in system["Tags"]}["geusemaker:stack-id"]
         planned = json.dumps(specs[policy]["document"]).replace("${file-system.arn}", system["FileSystemArn"])
+        planned = planned.replace("${stack-id}", stack_id)
         assert document == json.loads(planned), policy
     profile = iam.get_instance_profile(InstanceProfileName=specs["instance-profile"]["profile_name"])
     assert [r["RoleName"] for r in profile["InstanceProfile"]["Roles"]] == [role["RoleName"]]
