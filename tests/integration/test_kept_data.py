@@ -69,7 +69,9 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
 
     fresh = cli("--sandbox", "deploy", "-c", config, "--yes", "--fresh-data")
     assert fresh.code == 2 and "--delete-data" in fresh.err, fresh.err
-    elsewhere = cli("--sandbox", "--region", "us-west-2", "deploy", "-c", config, "--yes")
+    moved = tmp_path / "keeper-west.yaml"
+    moved.write_text(Path(config).read_text().replace("region: us-east-1", "region: us-west-2"))
+    elsewhere = cli("--sandbox", "deploy", "-c", str(moved), "--yes")
     assert elsewhere.code == 2 and "kept data is in us-east-1" in elsewhere.err, elsewhere.err
     dry_run = cli("--sandbox", "deploy", "-c", config, "--dry-run", "-o", "json")
     assert f"kept data (reused, not created): data-volume {volume}, 4 secrets" in dry_run.err, dry_run.err
