@@ -11,7 +11,6 @@ from typing import Any
 
 from geusemaker.catalog import Catalog
 from geusemaker.errors import QuotaError, UsageError
-from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.market import Check, MarketKind, QuotaCheck
@@ -22,6 +21,7 @@ from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
 from geusemaker.planning import network_check
 from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
+from geusemaker.planning.images import region_images
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
 from geusemaker.planning.regions import (
     FIRST_WAVE,
@@ -174,11 +174,13 @@ class Planner:
         subnets: dict[str, str] | None = None,
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
-        prefetched = facts.prefetched.get(f"ami:{chosen.region}")
-        if isinstance(prefetched, ResolvedAmi) and prefetched.architecture == spec.architecture:
-            ami = prefetched
-        else:
-            ami = self.ami.resolve(chosen.region, spec.architecture, config.tier)  # type: ignore[arg-type]
+        # The image of every region the plan may launch in (what region failover runs is planned too),
+        # resolved concurrently unless the first round fetched it already.
+        regions_used = [chosen.region, *(p.region for p in fallbacks)]
+        images = region_images(
+            self.ami, regions_used, spec.architecture, config.tier, facts.prefetched, self.max_workers
+        )
+        ami = images[chosen.region]
         userdata = render_userdata(
             BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot")
         )
@@ -189,11 +191,7 @@ class Planner:
             plan_checks = (*plan_checks, Check("model memory", "warn", fit))
         known = facts.prefetched.get("account")
         account = known if isinstance(known, str) else self.account() if self.account is not None else ""
-
-        def image(region: str) -> ResolvedAmi:  # a fallback region's: what region failover runs is planned too
-            return ami if region == chosen.region else self.ami.resolve(region, spec.architecture, config.tier)  # type: ignore[arg-type]
-
-        regions = region_steps(config, [chosen, *fallbacks], image, account, subnets)
+        regions = region_steps(config, [chosen, *fallbacks], images.__getitem__, account, subnets)
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(
