@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ class JsonCache:
         self._path = path
         self._ttl_s = ttl_s
         self._clock = clock
+        self._lock = threading.Lock()  # planning resolves several regions' answers at once
 
     def get(self, key: str) -> Any | None:
         entry = self._load().get(key)
@@ -29,12 +31,13 @@ class JsonCache:
         return entry.get("value")
 
     def put(self, key: str, value: Any) -> None:
-        data = self._load()
-        data[key] = {"at": self._clock(), "value": value}
-        tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
-        with open_private(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data))
-        tmp.replace(self._path)
+        with self._lock:
+            data = self._load()
+            data[key] = {"at": self._clock(), "value": value}
+            tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            with open_private(tmp, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(data))
+            tmp.replace(self._path)
 
     def _load(self) -> dict[str, Any]:
         try:
