@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from geusemaker.cli.session import checked_name
+
+if TYPE_CHECKING:
+    from geusemaker.state.store import DeploymentRecord, StateStore
 
 NameArg = Annotated[str, typer.Argument(help="Deployment name.", callback=checked_name)]
 
@@ -19,13 +22,10 @@ def stop(ctx: typer.Context, name: NameArg) -> None:
     from geusemaker.cli.kept_data import kept_cost
     from geusemaker.cli.render import message
     from geusemaker.cli.session import locked, open_store, same_target
-    from geusemaker.errors import UsageError
     from geusemaker.orchestration.pause import stop as stop_stack
 
     store = open_store()
-    record = store.get(name)
-    if record is None:
-        raise UsageError(f"no deployment named {name!r} in the local state", hint="See them with: geusemaker list")
+    record = _recorded(store, name)
     clients = ctx.obj.aws(record.region)
     same_target(record, clients.target)
     with locked(name):
@@ -46,14 +46,11 @@ def start(ctx: typer.Context, name: NameArg) -> None:
     from geusemaker.cli.kept_data import KeptData
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.session import locked, open_store, same_target
-    from geusemaker.errors import UsageError
     from geusemaker.models.config import DeploymentConfig
     from geusemaker.orchestration.pause import start as start_stack
 
     store = open_store()
-    record = store.get(name)
-    if record is None:
-        raise UsageError(f"no deployment named {name!r} in the local state", hint="See them with: geusemaker list")
+    record = _recorded(store, name)
     resources = store.resources(name)
     zone = next((str(r.data["zone"]) for r in resources if r.kind == "subnet" and r.data.get("zone")), None)
     data = KeptData(name, tuple(r for r in resources if r.region != "global"), zone)
@@ -64,3 +61,13 @@ def start(ctx: typer.Context, name: NameArg) -> None:
             clients, store, plan, on_event=display.event, waiter_delay_s=1 if clients.target.sandbox else 5
         )
     summary(plan, launched, clients.target.sandbox)
+
+
+def _recorded(store: StateStore, name: str) -> DeploymentRecord:
+    """The deployment's local record; a name the state does not know is a usage error."""
+    from geusemaker.errors import UsageError
+
+    record = store.get(name)
+    if record is None:
+        raise UsageError(f"no deployment named {name!r} in the local state", hint="See them with: geusemaker list")
+    return record
