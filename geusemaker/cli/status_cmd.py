@@ -23,10 +23,16 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
     facts = record.facts
     hourly = facts.get("hourly_usd")
     launched = facts.get("launched_at")
+    from geusemaker.models.history import events_of, running_cost
     from geusemaker.models.status import BILLED
 
     running_until = (now or time.time()) if record.status in BILLED else record.updated_at
     hours = max(0.0, running_until - launched) / 3600 if launched else 0.0
+    cost_so_far = round(hourly * hours, 4) if hourly is not None else None
+    events = events_of(facts)
+    if events:  # the running time of every instance the stack had, not the time since the last launch
+        hours, total = running_cost(events, running_until)
+        cost_so_far = round(total, 4) if total is not None else None
     return {
         "name": record.name,
         "status": record.status,
@@ -36,7 +42,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
         "market": facts.get("market"),
         "public_ip": facts.get("public_ip"),
         "hourly_usd": hourly,
-        "cost_so_far_usd": round(hourly * hours, 4) if hourly is not None else None,
+        "cost_so_far_usd": cost_so_far,
         "stopped_monthly_usd": facts.get("kept_monthly_usd"),
         "uptime_s": round(hours * 3600) if launched else None,
         "health": facts.get("health"),

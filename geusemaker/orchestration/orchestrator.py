@@ -15,6 +15,7 @@ from geusemaker.models.status import DeploymentStatus
 from geusemaker.orchestration.deployer import RegionDeployment
 from geusemaker.orchestration.destroy import Destroyer, DestroyReport, discover, foreign
 from geusemaker.orchestration.executor import StepEvent, StepFailed
+from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import delete_order, kind
 from geusemaker.orchestration.launch import LaunchAttempt, Launched, RegionExhausted, capacity_exhausted
 from geusemaker.services.aws import AwsClients
@@ -210,6 +211,7 @@ class Orchestrator:
                 self.store.set_status(name, "destroy-incomplete", f"{len(report.failed) + len(left)} resources left")
             elif report.kept:
                 self.store.set_status(name, "data-kept", _kept_detail(report.kept))
+                record_event(self.store, name, "destroyed", detail="data kept")
             else:
                 self.store.forget(name)
         for record in left:
@@ -258,6 +260,7 @@ class Orchestrator:
         facts["launched_at"] = time.time()
         self.store.update_facts(name, **facts)
         self.store.set_status(name, "running")
+        record_launch(self.store, name, launched, facts["launched_at"])
 
 
 def _with_step(failure: StepFailed) -> BaseException:

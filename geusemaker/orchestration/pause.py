@@ -15,6 +15,7 @@ from geusemaker.orchestration.create import RegionRun
 from geusemaker.orchestration.deployer import create_handlers
 from geusemaker.orchestration.destroy import Destroyer
 from geusemaker.orchestration.executor import StepEvent, StepFailed, run_steps
+from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import kind
 from geusemaker.orchestration.launch import Launched, RegionExhausted, capacity_exhausted
 from geusemaker.services.aws import AwsClients
@@ -43,7 +44,9 @@ def stop(clients: AwsClients, store: StateStore, name: str, *, waiter_delay_s: i
             details=[f"{r.kind} {r.resource_id}: {why}" for r, why in report.failed],
             hint=f"Run `geusemaker stop {name}` again.",
         )
-    store.update_facts(name, instance_id=None, public_ip=None, stopped_at=time.time())
+    stopped_at = time.time()
+    store.update_facts(name, instance_id=None, public_ip=None, stopped_at=stopped_at)
+    record_event(store, name, "stopped", at=stopped_at, instance_id=record.facts.get("instance_id"))
     store.set_status(name, "stopped", f"stopped by geusemaker stop; geusemaker start {name} brings it back")
     return report.deleted
 
@@ -91,6 +94,7 @@ def start(
     facts = asdict(launched) | {"attempts": [str(a) for a in launched.attempts], "launched_at": time.time()}
     store.update_facts(name, **facts)
     store.set_status(name, "running")
+    record_launch(store, name, launched, facts["launched_at"])
     return launched
 
 

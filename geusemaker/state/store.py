@@ -230,14 +230,18 @@ class StateStore:
 
     def update_facts(self, name: str, **facts: Any) -> None:
         """Merge facts (instance id, public IP, market, health ...) into the deployment."""
+        self._amend_facts(name, lambda old: {**old, **facts})
+
+    def append_fact(self, name: str, key: str, item: Any) -> None:
+        """Append `item` to the list fact `key` in one transaction (a missing or odd fact starts a list)."""
+        self._amend_facts(name, lambda old: {**old, key: [*(v if isinstance(v := old.get(key), list) else []), item]})
+
+    def _amend_facts(self, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         with self._tx() as db:
             row = db.execute("SELECT facts FROM deployments WHERE name=?", (name,)).fetchone()
-            if row is None:
-                return
-            merged = {**_object(row["facts"]), **facts}
-            db.execute(
-                "UPDATE deployments SET facts=?, updated_at=? WHERE name=?", (json.dumps(merged), time.time(), name)
-            )
+            if row is not None:
+                facts = json.dumps(change(_object(row["facts"])))
+                db.execute("UPDATE deployments SET facts=?, updated_at=? WHERE name=?", (facts, time.time(), name))
 
     def get(self, name: str) -> DeploymentRecord | None:
         row = self._read(lambda db: db.execute("SELECT * FROM deployments WHERE name=?", (name,)).fetchone())
