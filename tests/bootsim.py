@@ -11,7 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from geusemaker.userdata.generator import RenderedUserData
@@ -121,6 +121,8 @@ class BootSim:
     """A temporary root with the rendered files, stubs, and the results of running scripts in it."""
 
     base: Path
+    #: environment every run gets (a run's own keywords win)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -168,11 +170,19 @@ class BootSim:
             "SMI_DIR": str(SMI),
             "NVIDIA_DRIVER_ERROR": NVIDIA_DRIVER_ERROR,
             "HOME": str(self.base),
+            **self.env,
             **env,
         }
         return subprocess.run(
             ["bash", str(script)], env=environment, capture_output=True, text=True, timeout=60, check=False
         )
+
+    def attach_data_disk(self) -> Path:
+        """An empty disk the boot takes for the attached data volume (GM_DATA_DEVICE)."""
+        disk = self.base / "data-disk"
+        disk.write_text("")
+        self.env["GM_DATA_DEVICE"] = str(disk)
+        return disk
 
     def fail(self, command: str) -> None:
         """Make the stub `command` exit 1 from now on."""

@@ -62,7 +62,8 @@ def validate(
 
     config = load_config(file)
     if output is OutputFormat.json:
-        print_json({"valid": True, "config": config.model_dump(mode="json"), "access": exposure_json(config)})
+        print_json({"valid": True, "config": config.model_dump(mode="json"), "access": exposure_json(config),
+                    "storage": {"data": config.storage.data, "warnings": config.storage.warnings()}})  # fmt: skip
         return
     if config.gpu:
         spec = load_catalog().smallest_instance_type(config.gpu, config.compute.gpu_count)

@@ -66,8 +66,8 @@ def _plan(state: AppContext, config: DeploymentConfig, kept: KeptData | None) ->
     planner = Planner.create(clients, load_catalog(), paths.cache_dir())
     where = "every enabled region" if config.region == AUTO else config.region
     with err().status(f"Planning {config.name}: checking types, quotas and prices in {where}..."):
-        zone = kept.zone if kept is not None else None
-        return planner.plan(config, default_region=clients.default_region, zone=zone), clients
+        zone, layout = (kept.zone, kept.layout) if kept is not None else (None, None)
+        return planner.plan(config, default_region=clients.default_region, zone=zone, layout=layout), clients
 
 
 def deploy(
@@ -142,7 +142,7 @@ def deploy(
             p = plan.placement
             where = f"{p.region}/{p.availability_zone}"
             message(f"Plan: {p.instance_type} {p.market} in {where}, ${plan.cost.hourly_usd}/h")
-            show_exposure(plan.config)
+            show_exposure(plan.config, plan.storage_warnings())
         else:
             show_plan(plan)
         if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
@@ -278,7 +278,7 @@ def cost(
         say(f"{plan.name}: {p.instance_type} ({p.market}) in {p.region}/{p.availability_zone}")
         show_cost(plan.cost)
         show_quota_increases(plan)
-        show_exposure(plan.config)
+        show_exposure(plan.config, plan.storage_warnings())
 
     plan, _ = make_plan(ctx.obj, load_config(config), show_blocked=show)
     show(plan)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from geusemaker.models.data_layout import DataLayout
     from geusemaker.state.store import ResourceRecord
 
 
@@ -17,6 +18,8 @@ class KeptData:
     resources: tuple[ResourceRecord, ...]
     #: the zone a restart stays in (its subnet's), when there is no data volume to say it
     pinned_zone: str | None = None
+    #: where the data lives (a stack deployed before the data volume keeps all of it on EFS); None: as configured
+    layout: DataLayout | None = None
 
     @property
     def region(self) -> str:
@@ -46,6 +49,7 @@ def check_name(name: str, *, yes: bool, fresh_data: bool, dry_run: bool = False)
     from geusemaker.cli.render import message
     from geusemaker.cli.session import forget_vanished, open_store
     from geusemaker.errors import UsageError
+    from geusemaker.models.data_layout import kept_layout
     from geusemaker.orchestration.kinds import kind
 
     store = open_store()
@@ -53,10 +57,11 @@ def check_name(name: str, *, yes: bool, fresh_data: bool, dry_run: bool = False)
     if existing is None or (not dry_run and forget_vanished(store, existing)):
         return None
     kept = tuple(r for r in store.resources(name) if kind(r.kind).keep)
+    layout = kept_layout(existing.facts, (r.kind for r in kept))
     if dry_run:
         if existing.status != "data-kept" or not kept:
             return None
-        data = KeptData(name, kept)
+        data = KeptData(name, kept, layout=layout)
         message(f"Planned on {name}'s kept data (reused, not created): {data.describe()}")
         return data
     if existing.status != "data-kept" or not kept:
@@ -64,7 +69,7 @@ def check_name(name: str, *, yes: bool, fresh_data: bool, dry_run: bool = False)
             f"deployment {name!r} already exists (status {existing.status})",
             hint=f"See it with `geusemaker status {name}`, or remove it with `geusemaker destroy {name}`.",
         )
-    data = KeptData(name, kept)
+    data = KeptData(name, kept, layout=layout)
     if fresh_data:
         raise UsageError(
             f"{name!r} has kept data ({data.describe()}); --fresh-data does not delete it",

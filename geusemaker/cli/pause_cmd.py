@@ -44,17 +44,22 @@ def start(ctx: typer.Context, name: NameArg) -> None:
     from geusemaker.cli.deploy_cmd import make_plan
     from geusemaker.cli.deploy_summary import summary
     from geusemaker.cli.kept_data import KeptData
+    from geusemaker.cli.plan_view import show_warnings
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.session import locked, open_store, same_target
     from geusemaker.models.config import DeploymentConfig
+    from geusemaker.models.data_layout import LEGACY_EFS, kept_layout
     from geusemaker.orchestration.pause import start as start_stack
 
     store = open_store()
     record = _recorded(store, name)
     resources = store.resources(name)
     zone = next((str(r.data["zone"]) for r in resources if r.kind == "subnet" and r.data.get("zone")), None)
-    data = KeptData(name, tuple(r for r in resources if r.region != "global"), zone)
+    data = KeptData(name, tuple(r for r in resources if r.region != "global"), zone,
+                    kept_layout(record.facts, (r.kind for r in resources)))  # fmt: skip
     plan, clients = make_plan(ctx.obj, DeploymentConfig.model_validate(record.config), kept=data)
+    if plan.data_layout == LEGACY_EFS:  # the config's own warnings were shown when it was deployed
+        show_warnings(plan.storage_warnings())
     same_target(record, clients.target)
     with locked(name), StepDisplay([], f"Starting {name}") as display:
         launched = start_stack(

@@ -40,17 +40,24 @@ def show_plan(plan: Plan) -> None:
         kind = "gzip" if plan.userdata.compressed else "plain"
         say(f"\nUserData: {plan.userdata.bytes:,} bytes ({kind}) of 16,384")
     _hanging([("[dim]note:[/]", f"[dim]{escape(note)}[/]") for note in collapse_notes(plan.notes)], indent=0)
-    show_exposure(plan.config)
+    show_exposure(plan.config, plan.storage_warnings())
 
 
-def show_exposure(config: DeploymentConfig) -> None:
-    """Who can reach the stack from outside, and a warning for each exposure worth a second look (stderr)."""
+def show_exposure(config: DeploymentConfig, storage: Sequence[str] | None = None) -> None:
+    """Who can reach the stack from outside, and a warning for each exposure worth a second look (stderr);
+    then the storage warnings (`storage`: a plan's, which knows a kept stack's layout; else the config's)."""
     exposed = exposed_services(config)
     if not exposed:
         message("Access: no inbound ports; reach the services with `geusemaker connect` (SSM port forwarding)")
-        return
-    message(f"Access: {', '.join(exposed)} reachable from {', '.join(config.access.allowed_cidrs)}")
-    for warning in exposure_warnings(config):
+    else:
+        message(f"Access: {', '.join(exposed)} reachable from {', '.join(config.access.allowed_cidrs)}")
+    show_warnings([*(exposure_warnings(config) if exposed else ()),
+                   *(config.storage.warnings() if storage is None else storage)])  # fmt: skip
+
+
+def show_warnings(warnings: Sequence[str]) -> None:
+    """Each warning on its own line (stderr)."""
+    for warning in warnings:
         message(f"[bold yellow]warning:[/] {escape(warning)}")
 
 

@@ -109,10 +109,12 @@ class Wizard:
         storage: dict[str, Any] = {"root_gb": int(self.text("Root volume (GiB):", "100", _int_between(50, 16384)))}
         storage["data"] = self.select(
             "Service data:",
-            [("EFS: survives the instance", "efs"), ("EBS volume: lives with the instance", "ebs"), ("none", "none")],
-            "efs",
-        )
-        if storage["data"] == "ebs":
+            [("EBS data volume: kept across stop, start and replacement", "ebs"),
+             ("EBS data volume, and Ollama's models on EFS", "efs"),
+             ("root disk: lost with the instance", "none")],
+            "ebs",
+        )  # fmt: skip
+        if storage["data"] != "none":
             storage["ebs_gb"] = int(self.text("Data volume (GiB):", "100", _int_between(1, 16384)))
         document["storage"] = storage
         document["access"] = self._access()

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from geusemaker.models.access import AccessConfig, exposure_problem
+from geusemaker.models.data_layout import DataLayout, storage_warnings
 from geusemaker.models.gpu import INSTANCE_TYPE_PATTERN, UNSUPPORTED_GPUS, gpu_family_problem, normalize_gpu
 from geusemaker.models.names import NAME_PATTERN, name_problem
 from geusemaker.models.regions import AUTO, normalize_region, region_problem
@@ -32,6 +33,7 @@ OLLAMA_MODEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)?(:[A-Za
 DURATION_PATTERN = re.compile(r"^(-1|0|\d+(\.\d+)?(ms|s|m|h))$")
 DEFAULT_CPU_INSTANCE_TYPE = "m7i.xlarge"
 DEFAULT_GPU = "T4"
+DATA_VOLUME_GB = 100
 
 
 ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT_CHARS)]
@@ -107,21 +109,29 @@ class StorageConfig(_Strict):
     """Root volume and where service data lives."""
 
     root_gb: Annotated[int, Field(ge=50, le=16384)] = Field(default=100, description="encrypted gp3 root volume, GiB")
-    data: DataStorage = Field(default="efs", description="efs (survives the instance), ebs, or none")
+    data: DataStorage = Field(
+        default="ebs",
+        description="ebs: all data on an encrypted gp3 data volume kept across stop, start and replacement; "
+        "efs: the same, with Ollama's models on EFS; none: on the root disk, lost with the instance",
+    )
     ebs_gb: Annotated[int, Field(ge=1, le=16384)] | None = Field(
-        default=None, description="size of the EBS data volume in GiB (data: ebs only; default 100)"
+        default=None, description=f"size of the EBS data volume in GiB (data: ebs or efs; default {DATA_VOLUME_GB})"
     )
 
     @model_validator(mode="after")
-    def _ebs_size_only_for_ebs(self) -> Self:
-        if self.ebs_gb is not None and self.data != "ebs":
-            raise RuleViolation("ebs_gb", f"ebs_gb is only allowed with data: ebs (data is {self.data})")
+    def _ebs_size_needs_a_volume(self) -> Self:
+        if self.ebs_gb is not None and self.data == "none":
+            raise RuleViolation("ebs_gb", "ebs_gb sizes the data volume, and data: none has none; use ebs or efs")
         return self
 
     @property
     def data_volume_gb(self) -> int:
-        """The EBS data volume size, when data is ebs."""
-        return self.ebs_gb or 100
+        """The EBS data volume size (data: ebs or efs)."""
+        return self.ebs_gb or DATA_VOLUME_GB
+
+    def warnings(self, layout: DataLayout | None = None) -> list[str]:
+        """What the user should know where `data` changed meaning (`layout`: a kept stack's own)."""
+        return storage_warnings(self.data, "data" in self.model_fields_set, layout)
 
 
 class OllamaConfig(_Strict):

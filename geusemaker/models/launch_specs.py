@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from geusemaker.models.data_layout import DataLayout
 from geusemaker.models.market import MarketKind
 from geusemaker.models.step_refs import Ref, Target
 from geusemaker.models.steps import MountTargetSpec, Spec, SubnetSpec
@@ -18,6 +19,8 @@ class BootSpec:
     needs_driver_install: bool
     spot: bool
     file_system: Target | None = None
+    #: where the data lives; None: what `storage.data` gives a new stack
+    layout: DataLayout | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 from geusemaker.models.access import exposure_json
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout, layout_for
+from geusemaker.models.launch_specs import LaunchTemplateSpec
 from geusemaker.models.market import HOURS_PER_MONTH, RISK_SURCHARGE, Check, MarketKind, QuotaCheck, SpotRisk, spot_risk
 from geusemaker.models.steps import Step
 
@@ -165,6 +167,18 @@ class Plan:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def data_layout(self) -> DataLayout:
+        """Where the stack's data lives: as its launch template's boot says (a kept old stack keeps its own)."""
+        for step in self.steps:
+            if isinstance(step.spec, LaunchTemplateSpec) and step.spec.boot.layout:
+                return step.spec.boot.layout
+        return layout_for(self.config.storage.data)
+
+    def storage_warnings(self) -> list[str]:
+        """What the user should know about where this plan keeps the data."""
+        return self.config.storage.warnings(self.data_layout)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -193,5 +207,10 @@ class Plan:
             "userdata": self.userdata.as_json() if self.userdata else None,
             "notes": list(self.notes),
             "access": exposure_json(self.config),
+            "storage": {
+                "data": self.config.storage.data,
+                "layout": self.data_layout,
+                "warnings": self.storage_warnings(),
+            },
             **self.extra,
         }

@@ -9,6 +9,7 @@ from typing import Any
 
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout
 from geusemaker.models.plan import PLAN_FORMAT, PLAN_VALID_S, CostBreakdown, CostItem, Placement, Plan, RegionSteps
 from geusemaker.models.step_refs import Ref
 from geusemaker.models.steps import Spec, Step
@@ -42,7 +43,7 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         placement = _placement(data["placement"])
         cost = data["cost"]
         ami = data["ami"]
-        return Plan(
+        plan = Plan(
             config=config,
             placement=placement,
             fallbacks=tuple(_placement(p) for p in data["fallbacks"]),
@@ -64,6 +65,9 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
         )
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise PlanFileError(f"not a complete plan: {type(error).__name__} {error}") from None
+    if plan.data_layout not in typing.get_args(DataLayout):
+        raise PlanFileError(f"steps: unknown data layout {plan.data_layout!r}")
+    return plan
 
 
 def _placement(data: dict[str, Any]) -> Placement:

@@ -190,7 +190,7 @@ def create_launch_template(run: RegionRun, spec: LaunchTemplateSpec) -> Output:
         BootContext(
             run.config, boot.region, boot.needs_driver_install, spot=boot.spot,
             file_system_id=str(boot.file_system) if boot.file_system else "fs-00000000000000000",
-            stack_id=run.tags[TAG_STACK_ID],
+            stack_id=run.tags[TAG_STACK_ID], layout=boot.layout,
         )
     )  # fmt: skip
     launch = LaunchSpec(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
 from geusemaker.errors import PreconditionError, StateError, UserError
+from geusemaker.models.data_layout import LAYOUT_FACT
 from geusemaker.models.plan import Plan
 from geusemaker.models.status import DeploymentStatus
 from geusemaker.orchestration.deployer import RegionDeployment
@@ -122,6 +123,7 @@ class Orchestrator:
         config, target = plan.config.model_dump(mode="json"), self.clients.target
         if reuse:
             facts = self.store.reclaim_deployment(plan.name, plan.placement.region, "deploying", config, plan.as_json())
+            self.store.update_facts(plan.name, **{LAYOUT_FACT: plan.data_layout})
             if facts.get("stack_id"):
                 return str(facts["stack_id"])
             stack_id = uuid.uuid4().hex  # kept by a version before stack ids: its new resources get one
@@ -131,6 +133,7 @@ class Orchestrator:
         self.store.create_deployment(
             plan.name, plan.placement.region, "deploying", config, plan.as_json(),
             stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id,
+            **{LAYOUT_FACT: plan.data_layout},
         )  # fmt: skip
         return stack_id
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from geusemaker.errors import UsageError, UserError
+from geusemaker.models.data_layout import LAYOUT_FACT
 from geusemaker.models.plan import Plan
 from geusemaker.models.step_refs import Output
 from geusemaker.models.tags import stack_tags
@@ -91,7 +92,8 @@ def start(
         raise
     launched = run.launched
     assert isinstance(launched, Launched)
-    facts = asdict(launched) | {"attempts": [str(a) for a in launched.attempts], "launched_at": time.time()}
+    facts = asdict(launched) | {"attempts": [str(a) for a in launched.attempts], "launched_at": time.time(),
+                                LAYOUT_FACT: plan.data_layout}  # fmt: skip
     store.update_facts(name, **facts)
     store.set_status(name, "running")
     record_launch(store, name, launched, facts["launched_at"])

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout, has_file_system, has_volume, layout_for
 from geusemaker.models.market import HOURS_PER_MONTH, ResourceRates
 from geusemaker.models.plan import CostBreakdown, CostItem, Placement
 
-#: EFS is billed per GB stored; this is the estimate used before anything is stored (models + data).
+#: EFS is billed per GB stored; this is the estimate used before anything is stored (models, or all data
+#: in the old all-on-EFS layout).
 EFS_ESTIMATE_GB = 50
 BUDGET_WARNING_SHARE = 0.8
 
 
-def extras(config: DeploymentConfig, rates: ResourceRates) -> list[CostItem]:
-    """Line items besides the instance (they depend on the region only)."""
+def extras(config: DeploymentConfig, rates: ResourceRates, layout: DataLayout | None = None) -> list[CostItem]:
+    """Line items besides the instance (they depend on the region only); `layout`: a kept stack's own."""
+    layout = layout or layout_for(config.storage.data)
     gp3 = rates.ebs_gp3_gb_month
     items = [_monthly(f"root volume ({config.storage.root_gb} GiB gp3)", config.storage.root_gb, gp3.usd, gp3.source)]
-    if config.storage.data == "ebs":
+    if has_volume(layout):
         size = config.storage.data_volume_gb
         items.append(_monthly(f"data volume ({size} GiB gp3)", size, gp3.usd, gp3.source))
-    elif config.storage.data == "efs":
+    if has_file_system(layout):
         efs = rates.efs_standard_gb_month
-        items.append(_monthly(f"EFS (estimate: {EFS_ESTIMATE_GB} GiB stored)", EFS_ESTIMATE_GB, efs.usd, efs.source))
+        what = "EFS, all data" if layout == "efs" else "EFS, Ollama's models"
+        items.append(_monthly(f"{what} (estimate: {EFS_ESTIMATE_GB} GiB stored)", EFS_ESTIMATE_GB, efs.usd, efs.source))
     ipv4 = rates.public_ipv4_hour
     items.append(CostItem("public IPv4 address", ipv4.usd, ipv4.source))
     return items
@@ -30,8 +34,10 @@ def extras_hourly(config: DeploymentConfig, rates: ResourceRates) -> float:
     return round(sum(item.hourly_usd or 0.0 for item in extras(config, rates)), 6)
 
 
-def breakdown(config: DeploymentConfig, placement: Placement, rates: ResourceRates) -> CostBreakdown:
-    """The whole stack's cost at `placement`."""
+def breakdown(
+    config: DeploymentConfig, placement: Placement, rates: ResourceRates, layout: DataLayout | None = None
+) -> CostBreakdown:
+    """The whole stack's cost at `placement` (`layout`: a kept stack's own)."""
     instance = CostItem(
         f"instance ({placement.instance_type}, {placement.market})",
         placement.instance_hourly_usd,
@@ -40,7 +46,7 @@ def breakdown(config: DeploymentConfig, placement: Placement, rates: ResourceRat
     savings = None
     if placement.market == "spot" and placement.instance_hourly_usd and placement.on_demand_hourly_usd:
         savings = round((1 - placement.instance_hourly_usd / placement.on_demand_hourly_usd) * 100, 1)
-    return CostBreakdown((instance, *extras(config, rates)), savings, placement.price_source)
+    return CostBreakdown((instance, *extras(config, rates, layout)), savings, placement.price_source)
 
 
 def _monthly(name: str, gb: int, usd_per_gb_month: float | None, source: str) -> CostItem:

@@ -13,6 +13,7 @@ from geusemaker.catalog import Catalog
 from geusemaker.errors import QuotaError, UsageError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout
 from geusemaker.models.market import Check, MarketKind, QuotaCheck
 from geusemaker.models.ollama_models import fit_warning
 from geusemaker.models.plan import Placement, Plan, UserDataSize
@@ -87,8 +88,10 @@ class Planner:
             account=clients.account_id,
         )
 
-    def plan(self, config: DeploymentConfig, default_region: str = "us-east-1", zone: str | None = None) -> Plan:
-        """The plan for `config` (without a region: in `default_region`; with `zone`: only in that zone)."""
+    def plan(self, config: DeploymentConfig, default_region: str = "us-east-1", zone: str | None = None,
+             layout: DataLayout | None = None) -> Plan:  # fmt: skip
+        """The plan for `config` (without a region: in `default_region`; with `zone`: only in that zone; with
+        `layout`: the data where kept data has it, not where `storage.data` puts a new stack's)."""
         region = config.region or default_region
         config = config.model_copy(update={"region": region})
         searching = region == AUTO
@@ -123,11 +126,8 @@ class Planner:
             with_quotas=True,
         )
         status = facts.prefetched.get("opt_in")
-        disabled = (
-            disabled_regions(None if isinstance(status, Exception) else status, regions, searching=True)
-            if searching
-            else []
-        )
+        opt_in = None if isinstance(status, Exception) else status
+        disabled = disabled_regions(opt_in, regions, searching=True) if searching else []
         bounds = {r: bound for r, bound in bounds.items() if r not in disabled}
         usable = sorted(bounds)
         specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
@@ -156,9 +156,10 @@ class Planner:
                 shortfalls = [s.__dict__ | {"command": s.request_command} for s in quota_shortfalls(candidates)]
                 extra |= {"feasible": False, "quota_increases": shortfalls}
                 error.plan = self._build(config, blocked, [], candidates, specs, facts, notes, extra, more_checks,
-                                         existing)  # fmt: skip
+                                         existing, layout)  # fmt: skip
             raise error
-        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks, existing)
+        return self._build(config, chosen, fallbacks, candidates, specs, facts, notes, extra, more_checks, existing,
+                           layout)  # fmt: skip
 
     def _build(
         self,
@@ -172,6 +173,7 @@ class Planner:
         extra: dict[str, Any],
         more_checks: Sequence[Check] = (),
         subnets: dict[str, str] | None = None,
+        layout: DataLayout | None = None,
     ) -> Plan:
         spec = next(s for s in specs if s.instance_type == chosen.instance_type)
         # The image of every region the plan may launch in (what region failover runs is planned too),
@@ -182,16 +184,17 @@ class Planner:
         )
         ami = images[chosen.region]
         userdata = render_userdata(
-            BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot")
-        )
-        cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates)
+            BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot",
+                        layout=layout)
+        )  # fmt: skip
+        cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates, layout)
         plan_checks = (*checks(config, chosen, spec, cost.hourly_usd, ami.source, facts), *more_checks)
         fit = fit_warning(config.ollama.models, spec.gpu, spec.gpu_count, spec.gpu_memory_gib)
         if fit and spec.gpu_count and "ollama" in config.services:
             plan_checks = (*plan_checks, Check("model memory", "warn", fit))
         known = facts.prefetched.get("account")
         account = known if isinstance(known, str) else self.account() if self.account is not None else ""
-        regions = region_steps(config, [chosen, *fallbacks], images.__getitem__, account, subnets)
+        regions = region_steps(config, [chosen, *fallbacks], images.__getitem__, account, subnets, layout)
         service_notes = [*self.pricing.notes, *self.spot.notes, *self.capacity.notes, *self.ami.notes]
         ranked_candidates = tuple(sorted(candidates, key=lambda c: (not c.feasible, *rank_key(c))))
         return Plan(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from geusemaker.models.access import exposed_services, service_ingress
 from geusemaker.models.ami import ResolvedAmi
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout, has_file_system, has_volume, layout_for
 from geusemaker.models.instance_policies import BOUNDARY_NAME, BOUNDARY_PATH, DEPLOYMENT_POLICY, SSM_AGENT_POLICY
 from geusemaker.models.launch_specs import (
     BootSpec,
@@ -45,13 +46,14 @@ def region_steps(
     image: Callable[[str], ResolvedAmi],
     account: str,
     existing_subnets: Mapping[str, str] | None,
+    layout: DataLayout | None = None,
 ) -> tuple[RegionSteps, ...]:
     """The steps of each region of `placements` (grouped in the order the plan ranks them), with its image."""
     ordered: dict[str, list[Placement]] = {}
     for placement in placements:
         ordered.setdefault(placement.region, []).append(placement)
     return tuple(
-        RegionSteps(region, plan_steps(config, group, image(region), account, existing_subnets))
+        RegionSteps(region, plan_steps(config, group, image(region), account, existing_subnets, layout))
         for region, group in ordered.items()
     )
 
@@ -67,8 +69,13 @@ def plan_steps(
     ami: ResolvedAmi | None = None,
     account: str = "",
     existing_subnets: Mapping[str, str] | None = None,
+    layout: DataLayout | None = None,
 ) -> tuple[Step, ...]:
-    """The steps for `placements` (all in one region), independent ones side by side."""
+    """The steps for `placements` (all in one region), independent ones side by side.
+
+    `layout` is where the data lives (default: what `storage.data` gives a new stack).
+    """
+    layout = layout or layout_for(config.storage.data)
     region = placements[0].region if placements else str(config.region)
     zones = list(dict.fromkeys(p.availability_zone for p in placements)) or ["(planned zone)"]
     own_network = config.network.vpc_id is None
@@ -87,7 +94,7 @@ def plan_steps(
         ]
     ingress = tuple(IngressRule(p, c) for p, c in service_ingress(config)) if config.access.mode == "cidr" else ()
     where = "" if own_network else f" in existing VPC {config.network.vpc_id} (left unchanged)"
-    efs = config.storage.data == "efs"
+    efs = has_file_system(layout)
     steps += [
         Step("security-group", SecurityGroupSpec(
             vpc, resource_name(name), f"GeuseMaker {name}: no inbound except listed CIDRs", ingress,
@@ -109,9 +116,8 @@ def plan_steps(
                                                  file_system_arn))
     )  # fmt: skip
     market = placements[0].market if placements else "on-demand"
-    ebs = config.storage.data == "ebs"
     boot = BootSpec(region, bool(ami and ami.needs_driver_install), market == "spot",
-                    Ref("file-system") if efs else None)  # fmt: skip
+                    Ref("file-system") if efs else None, layout)  # fmt: skip
     steps.append(
         Step("launch-template", LaunchTemplateSpec(
             resource_name(name), ami.image_id if ami else "", Ref("security-group"), Ref("instance-profile", "arn"),
@@ -120,7 +126,7 @@ def plan_steps(
     launches = _launch_groups(config, placements, vpc, first_subnet, route_table, existing_subnets or {}, efs)
     # The instance does not wait for the mount target (minutes on AWS): its boot waits for the mount instead.
     steps.append(Step("instance", InstanceSpec(Ref("launch-template"), launches, market)))
-    if ebs:
+    if has_volume(layout):
         steps.append(
             Step("data-volume", DataVolumeSpec(Ref("instance"), Ref("instance", "zone"), config.storage.data_volume_gb))
         )

@@ -22,6 +22,7 @@ import yaml
 from geusemaker.errors import UsageError
 from geusemaker.models.access import exposed_services, n8n_secure_cookie
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DATA_DIR, DataLayout, efs_mount, has_volume, layout_for, mounts, service_dir
 from geusemaker.models.services import (
     SECRET_FILES_DIR,
     SERVICES,
@@ -32,7 +33,6 @@ from geusemaker.models.services import (
 )
 
 EC2_USERDATA_LIMIT = 16_384
-DATA_DIR = "/opt/geusemaker/data"
 PLACEHOLDER_FILE_SYSTEM = "fs-00000000000000000"
 GPU_UTIL_IDLE_THRESHOLD = 5
 OLLAMA_GPU_OVERHEAD_BYTES = 512 * 1024 * 1024
@@ -55,6 +55,12 @@ class BootContext:
     file_system_id: str = PLACEHOLDER_FILE_SYSTEM
     #: The stack's unique id: the boot finds its data volume by this tag (empty: the launch attached it).
     stack_id: str = ""
+    #: Where the data lives; None: what `storage.data` gives a new stack (a kept old stack keeps its own).
+    layout: DataLayout | None = None
+
+    @property
+    def data_layout(self) -> DataLayout:
+        return self.layout or layout_for(self.config.storage.data)
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,10 @@ def render_template(template: str, **values: Any) -> str:
     return _environment().get_template(template).render(**values)
 
 
-def render_compose(config: DeploymentConfig) -> str:
+def render_compose(config: DeploymentConfig, layout: DataLayout | None = None) -> str:
     """The docker compose file of the stack (one template for every tier and service subset)."""
     exposed = exposed_services(config)
+    layout = layout or layout_for(config.storage.data)
     return render_template(
         "docker-compose.yml.j2",
         name=config.name,
@@ -122,7 +129,7 @@ def render_compose(config: DeploymentConfig) -> str:
         gpu=config.tier == "gpu",
         gpu_overhead_bytes=OLLAMA_GPU_OVERHEAD_BYTES,
         max_loaded_models=max(1, len(config.ollama.models)),
-        data_dir=DATA_DIR,
+        data_dirs={name: service_dir(layout, name) for name in SERVICES},
         secret_files={f.service: f for f in secret_files(config.services)},
         all_secret_files=secret_files(config.services),
     )
@@ -133,14 +140,17 @@ def render(context: BootContext) -> RenderedUserData:
     config = context.config
     lifecycle = config.lifecycle
     guard = lifecycle.idle_stop_minutes > 0 or lifecycle.max_runtime_hours > 0
-    data_mount = DATA_DIR if config.storage.data != "none" else ""
+    layout = context.data_layout
+    data_mount = DATA_DIR if layout != "root" else ""
     values: dict[str, Any] = {
         "name": config.name,
         "region": context.region,
         "gpu": config.tier == "gpu",
         "needs_driver_install": context.needs_driver_install,
         "spot": context.spot,
-        "data": config.storage.data,
+        "layout": layout,
+        "volume": has_volume(layout),
+        "efs_dir": efs_mount(layout),
         "data_dir": DATA_DIR,
         "file_system_id": context.file_system_id,
         "stack_id": context.stack_id,
@@ -151,7 +161,9 @@ def render(context: BootContext) -> RenderedUserData:
         "secret_files": secret_files(config.services),
         "secret_files_dir": SECRET_FILES_DIR,
         "env_secrets": env_secret_names(config.services),
-        "data_dirs": [(s, SERVICES[s].data_uid) for s in config.services if SERVICES[s].data_uid is not None],
+        "data_dirs": [
+            (service_dir(layout, s), SERVICES[s].data_uid) for s in config.services if SERVICES[s].data_uid is not None
+        ],
         "services": config.services,
         "models": config.ollama.models if "ollama" in config.services else [],
         "ollama_image": SERVICES["ollama"].image,
@@ -164,9 +176,9 @@ def render(context: BootContext) -> RenderedUserData:
     }
     files = {
         "/opt/geusemaker/lib.sh": render_template("lib.sh.j2"),
-        "/opt/geusemaker/docker-compose.yml": render_compose(config),
+        "/opt/geusemaker/docker-compose.yml": render_compose(config, layout),
         "/etc/systemd/system/geusemaker-stack.service": render_template(
-            "units.j2", unit="stack", data_mount=data_mount
+            "units.j2", unit="stack", data_mount=" ".join(mounts(layout))
         ),
     }
     if data_mount:

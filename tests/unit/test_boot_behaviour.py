@@ -9,19 +9,23 @@ from typing import Any
 import pytest
 
 from geusemaker.config_io import validate_data
+from geusemaker.models.data_layout import DataLayout
 from geusemaker.models.services import SERVICES, generate_secret_values, parameter_path
 from geusemaker.userdata.generator import BootContext, render
 from tests.bootsim import NVIDIA_DRIVER_ERROR, BootSim
 
 
-def _sim(tmp_path: Path, *, driver_install: bool = False, spot: bool = False, **config: Any) -> BootSim:
+def _sim(
+    tmp_path: Path, *, driver_install: bool = False, spot: bool = False, layout: DataLayout | None = None, **config: Any
+) -> BootSim:
     document = {"name": "sim", "region": "eu-west-1", **config}
     userdata = render(
         BootContext(validate_data(document), "eu-west-1", needs_driver_install=driver_install, spot=spot,
-                    file_system_id="fs-0123456789abcdef0")
+                    file_system_id="fs-0123456789abcdef0", layout=layout)
     )  # fmt: skip
     sim = BootSim(tmp_path)
     sim.install(userdata)
+    sim.attach_data_disk()  # the data volume the launch attached (read only where the layout has one)
     sim.set_secrets(generate_secret_values(userdata_services(document)), parameter_path("sim"))
     return sim
 
@@ -32,6 +36,7 @@ def userdata_services(document: dict[str, Any]) -> list[str]:
 
 def test_full_gpu_boot_succeeds_and_records_progress(tmp_path: Path) -> None:
     sim = _sim(tmp_path)
+    disk = tmp_path / "data-disk"
     result = sim.run()
     assert result.returncode == 0, sim.log()
     status = sim.status()
@@ -52,19 +57,17 @@ def test_full_gpu_boot_succeeds_and_records_progress(tmp_path: Path) -> None:
         "nvidia-ctk runtime configure --runtime=docker --set-as-default",
         "systemctl restart docker",
         "docker run --rm --gpus all --entrypoint nvidia-smi ollama/ollama:0.12.10 -L",
-        "getent hosts fs-0123456789abcdef0.efs.eu-west-1.amazonaws.com",
-        "mount -t nfs4 -o nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport "
-        "fs-0123456789abcdef0.efs.eu-west-1.amazonaws.com:/ " + str(sim.root) + "/opt/geusemaker/data",
+        f"mkfs.ext4 -q -L gm-data {disk}",
+        f"mount {disk} {sim.root}/opt/geusemaker/data",
         "chown 1000:1000 " + str(sim.root) + "/opt/geusemaker/data/n8n",
         "systemctl enable --now geusemaker-stack.service",
         "systemctl start --no-block geusemaker-models.service",
         "systemctl enable --now geusemaker-guard.timer",
     ):
         assert expected in calls, expected
-    assert "apt-get -o DPkg::Lock::Timeout=600 -y -q install nfs-common" in calls
+    assert not any("nfs" in call for call in calls), "the default keeps everything on the data volume"
     assert not any(call.startswith("ubuntu-drivers") for call in calls)
-    fstab = (sim.root / "etc/fstab").read_text()
-    assert "fs-0123456789abcdef0.efs.eu-west-1.amazonaws.com:/ /opt/geusemaker/data nfs4" in fstab
+    assert (sim.root / "etc/fstab").read_text() == "LABEL=gm-data /opt/geusemaker/data ext4 defaults,nofail 0 2\n"
     secrets = sim.root / "etc/geusemaker/secrets.env"
     assert secrets.stat().st_mode & 0o777 == 0o600
     names = {line.split("=", 1)[0] for line in secrets.read_text().splitlines()}
@@ -222,6 +225,7 @@ def test_the_database_password_reaches_postgres_and_n8n_only_as_files_their_user
     userdata = render(BootContext(validate_data(document), "eu-west-1", file_system_id="fs-0123456789abcdef0"))
     sim = BootSim(tmp_path)
     sim.install(userdata)
+    sim.attach_data_disk()
     values = generate_secret_values(userdata_services(document))
     sim.set_secrets(values, parameter_path("sim"))
     assert sim.run().returncode == 0, sim.log()
@@ -253,7 +257,7 @@ def test_a_command_failing_inside_a_step_marks_the_boot_failed(tmp_path: Path) -
 
 
 def test_packages_are_installed_from_fresh_lists(tmp_path: Path) -> None:
-    sim = _sim(tmp_path)  # the Deep Learning AMI path: Docker is there, nfs-common is not
+    sim = _sim(tmp_path, storage={"data": "efs"})  # the Deep Learning AMI path: Docker is there, nfs-common is not
     assert sim.run().returncode == 0, sim.log()
     apt = [c for c in sim.calls() if c.startswith("apt-get")]
     assert apt[0].endswith(" update")

@@ -23,7 +23,7 @@ def test_defaults_of_the_smallest_config() -> None:
     assert config.compute.gpu_count == 1
     assert config.compute.market == "spot-or-on-demand"
     assert config.storage.root_gb == 100
-    assert config.storage.data == "efs"
+    assert config.storage.data == "ebs" and config.storage.data_volume_gb == 100
     assert config.services == list(ALL_SERVICES)
     assert config.access.mode == "ssm"
     assert config.lifecycle.idle_stop_minutes == 60

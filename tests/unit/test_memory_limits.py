@@ -94,6 +94,7 @@ def test_the_boot_writes_the_limits_of_the_instance_it_runs_on(tmp_path: Path, m
     userdata = render(BootContext(validate_data(document), "eu-west-1", file_system_id="fs-0123456789abcdef0"))
     sim = BootSim(tmp_path)
     sim.install(userdata)
+    sim.attach_data_disk()
     total_kib = int(memory_gib * 1024 * 1024 * KERNEL_SHARE)
     sim.set_memory(total_kib)
     sim.set_secrets(generate_secret_values(SUBSETS[subset]), parameter_path("mem"))

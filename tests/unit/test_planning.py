@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from geusemaker.catalog import load_catalog
 from geusemaker.config_io import parse_config
+from geusemaker.models.data_layout import LEGACY_EFS
 from geusemaker.models.market import Price, QuotaCheck, ResourceRates
 from geusemaker.models.plan import Placement
 from geusemaker.planning import cost
@@ -66,9 +67,14 @@ def test_cost_breakdown_line_items_and_savings() -> None:
     assert breakdown.spot_savings_pct == 70.0
 
 
-def test_efs_and_no_data_volume_costs() -> None:
-    efs = cost.extras(parse_config("name: s\n"), RATES)
-    assert [i.name for i in efs][1] == "EFS (estimate: 50 GiB stored)"
+def test_storage_costs_of_each_layout() -> None:
+    """The default's data volume; efs: the data volume and EFS (models); none: root disk and address only."""
+    names = [i.name for i in cost.extras(parse_config("name: s\n"), RATES)]
+    assert names == ["root volume (100 GiB gp3)", "data volume (100 GiB gp3)", "public IPv4 address"]
+    efs = [i.name for i in cost.extras(parse_config("name: s\nstorage:\n  data: efs\n  ebs_gb: 40\n"), RATES)]
+    assert efs[1:3] == ["data volume (40 GiB gp3)", "EFS, Ollama's models (estimate: 50 GiB stored)"]
+    old = [i.name for i in cost.extras(parse_config("name: s\nstorage:\n  data: efs\n"), RATES, LEGACY_EFS)]
+    assert old == ["root volume (100 GiB gp3)", "EFS, all data (estimate: 50 GiB stored)", "public IPv4 address"]
     none = cost.extras(parse_config("name: s\nstorage:\n  data: none\n"), RATES)
     assert len(none) == 2
 
@@ -84,7 +90,11 @@ def test_steps_follow_dependencies_and_options() -> None:
     for step in steps:
         for dependency in step.depends_on:
             assert ids.index(dependency) < ids.index(step.id)
-    assert {"file-system", "mount-target", "vpc"} <= set(ids)
+    assert {"data-volume", "vpc"} <= set(ids) and "file-system" not in ids, "the default: a data volume, no EFS"
+    efs = [s.id for s in plan_steps(parse_config("name: s\nstorage:\n  data: efs\n"))]
+    assert {"file-system", "mount-target", "data-volume"} <= set(efs), "efs: models on EFS, the rest on the volume"
+    old = [s.id for s in plan_steps(parse_config("name: s\nstorage:\n  data: efs\n"), layout=LEGACY_EFS)]
+    assert {"file-system", "mount-target"} <= set(old) and "data-volume" not in old, "a kept old stack: EFS alone"
     existing = plan_steps(
         parse_config(
             "name: s\nregion: us-east-1\nstorage:\n  data: ebs\nnetwork:\n  vpc_id: vpc-0123456789abcdef0\n"

@@ -18,7 +18,7 @@ ENTER, DOWN, SPACE, CTRL_C, CLEAR = "\r", "\x1b[B", " ", "\x03", "\x15"
 
 
 def answers(name: str = "demo", *, region: str = ENTER, gpu: str = ENTER, count: str = ENTER, market: str = ENTER,
-            services: str = ENTER, models: str = ENTER, root: str = ENTER, data: str = ENTER, data_gb: str = "",
+            services: str = ENTER, models: str = ENTER, root: str = ENTER, data: str = ENTER, data_gb: str = ENTER,
             access: str = ENTER, budget: str = ENTER, idle: str = ENTER, hours: str = ENTER) -> str:  # fmt: skip
     """Keystrokes for the whole wizard; each argument is what is typed at that prompt."""
     steps = [
@@ -62,7 +62,7 @@ def test_defaults(pipe) -> None:  # type: ignore[no-untyped-def]
         "crawl4ai",
         "postgres",
     ]
-    assert config.ollama.models == ["llama3.2:3b"] and config.storage.data == "efs" and config.access.mode == "ssm"
+    assert config.ollama.models == ["llama3.2:3b"] and config.storage.data == "ebs" and config.access.mode == "ssm"
     assert config.lifecycle.idle_stop_minutes == 60 and config.compute.max_hourly_usd is None
 
 
@@ -86,7 +86,7 @@ def test_gpu_choice_count_region_and_budget(pipe) -> None:  # type: ignore[no-un
 def test_cpu_only_with_an_ebs_volume(pipe) -> None:  # type: ignore[no-untyped-def]
     cpu = len(Wizard(load_catalog(), set(), lambda: None)._gpu_choices()) - 1
     keys = answers(
-        gpu=DOWN * cpu + ENTER, count="", data=DOWN + ENTER, data_gb=CLEAR + "40" + ENTER, root=CLEAR + "60" + ENTER
+        gpu=DOWN * cpu + ENTER, count="", data=ENTER, data_gb=CLEAR + "40" + ENTER, root=CLEAR + "60" + ENTER
     )
     config = run(pipe, keys)
     assert config.tier == "cpu" and config.gpu is None and config.instance_type == "m7i.xlarge"
