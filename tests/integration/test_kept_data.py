@@ -17,6 +17,7 @@ import pytest
 from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
+EFS = "storage:\n  data: efs\n"
 ICE = (
     b'<?xml version="1.0" encoding="UTF-8"?><CreateFleetResponse><fleetId>fleet-x</fleetId><errorSet><item>'
     b"<errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>none</errorMessage></item></errorSet>"
@@ -96,20 +97,21 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
     assert "keeper" not in [d["name"] for d in json.loads(cli("--sandbox", "list", "-o", "json").out)]
 
 
-def test_an_efs_stack_keeps_its_file_system_and_secrets(cli, tmp_path: Path, shared_sandbox: str) -> None:
+def test_an_efs_stack_keeps_its_volume_file_system_and_secrets(cli, tmp_path: Path, shared_sandbox: str) -> None:
     before = count_resources(shared_sandbox)
-    config = _config(tmp_path, "shelf")
+    config = _config(tmp_path, "shelf", EFS)
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
     secrets = _secrets(shared_sandbox, "shelf")
-    file_system = next(i.split()[1] for i in tagged_resources(shared_sandbox, "shelf") if i.startswith("file-system"))
+    tagged = tagged_resources(shared_sandbox, "shelf")
+    file_system = next(i.split()[1] for i in tagged if i.startswith("file-system"))
+    volume = _data_volume(tagged)
     assert cli("--sandbox", "destroy", "shelf", "--yes").code == 0
-    assert tagged_resources(shared_sandbox, "shelf") == sorted(
-        [f"file-system {file_system}", *(f"ssm-parameter {name}" for name in secrets)]
-    )
+    data = [f"data-volume {volume}", f"file-system {file_system}"]
+    assert tagged_resources(shared_sandbox, "shelf") == sorted([*data, *(f"ssm-parameter {name}" for name in secrets)])
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
-    assert [i for i in tagged_resources(shared_sandbox, "shelf") if i.startswith("file-system")] == [
-        f"file-system {file_system}"
-    ]
+    assert [
+        i for i in tagged_resources(shared_sandbox, "shelf") if i.startswith(("file-system", "data-volume"))
+    ] == data
     efs: Any = boto_client(shared_sandbox, "efs")
     assert efs.describe_mount_targets(FileSystemId=file_system)["MountTargets"], "mounted in the new subnet"
     assert _secrets(shared_sandbox, "shelf") == secrets
@@ -228,7 +230,7 @@ def test_interactive_destroy_asks_and_keeps_the_data_by_default(
     assert count_resources(shared_sandbox) == before
 
 
-@pytest.mark.parametrize("storage", [EBS, ""], ids=["ebs", "efs"])
+@pytest.mark.parametrize("storage", [EBS, EFS, ""], ids=["ebs", "efs", "default"])
 def test_stop_and_start_bring_back_the_same_data_and_secrets(
     cli, tmp_path: Path, shared_sandbox: str, storage: str
 ) -> None:
@@ -255,9 +257,8 @@ def test_stop_and_start_bring_back_the_same_data_and_secrets(
     assert _secrets(shared_sandbox, "pause") == secrets
     again = tagged_resources(shared_sandbox, "pause")
     assert stays(again) == stays(up), "the same network, template, data and secrets"
-    if storage:
-        volume = _volume(shared_sandbox, _data_volume(again))
-        assert volume["Attachments"][0]["InstanceId"] == status["instance_id"]
+    volume = _volume(shared_sandbox, _data_volume(again))  # every layout has its data volume
+    assert volume["Attachments"][0]["InstanceId"] == status["instance_id"]
     assert cli("--sandbox", "start", "pause").code == 2, "a running stack is not started twice"
     assert cli("--sandbox", "destroy", "pause", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
