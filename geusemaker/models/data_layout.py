@@ -91,7 +91,4 @@ def storage_warnings(data: str, data_given: bool, layout: DataLayout | None = No
         return [
             "storage.data: efs now keeps only Ollama's models on EFS; Postgres, Qdrant and n8n live on the data volume"
         ]
-    if data == "none":
-        return ["storage.data: none keeps every service's data on the root disk: stop, an interruption or destroy "
-                "loses it"]  # fmt: skip
     return []

@@ -60,7 +60,7 @@ def test_dry_run_json_has_the_documented_shape_and_creates_nothing(
     assert [item["name"].split(" (")[0] for item in cost["items"]] == [
         "instance",
         "root volume",
-        "EFS",
+        "data volume",
         "public IPv4 address",
     ]
     assert plan["ami"]["source"] == "ssm-parameter" and plan["ami"]["id"].startswith("ami-")

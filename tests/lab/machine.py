@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geusemaker.models.config import DeploymentConfig
+from geusemaker.models.data_layout import DataLayout, has_volume, layout_for
 from geusemaker.models.services import generate_secret_values, parameter_path
 from geusemaker.userdata.generator import BootContext, RenderedUserData, render
 
@@ -63,15 +64,24 @@ class LabMachine:
     config: DeploymentConfig
     workdir: Path
     spot: bool = False
+    #: where the data lives (None: what `storage.data` gives a new stack)
+    layout: DataLayout | None = None
     userdata: RenderedUserData = field(init=False)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     loop: str = field(default="", init=False)
     boots: int = field(default=0, init=False)
+    #: whether the stack has a data volume (a loop device stands in for it)
+    volume: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         region = self.region
-        context = BootContext(self.config, region, spot=self.spot, file_system_id=FILE_SYSTEM_ID)
+        context = BootContext(self.config, region, spot=self.spot, file_system_id=FILE_SYSTEM_ID, layout=self.layout)
         self.userdata = render(context)
+        self.volume = has_volume(context.data_layout)
+
+    @property
+    def data_layout(self) -> DataLayout:
+        return self.layout or layout_for(self.config.storage.data)
 
     @property
     def region(self) -> str:
@@ -90,7 +100,7 @@ class LabMachine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(self.root)], check=True)
         self.efs.mkdir(exist_ok=True)
-        if self.config.storage.data == "ebs":  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
+        if self.volume:  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
             with (self.workdir / "ebs.img").open("wb") as disk:
                 disk.truncate(4 * 2**30)
         seed = self.root / "var/lib/cloud/seed/nocloud"
@@ -126,7 +136,7 @@ class LabMachine:
             f"--bind={self.efs}:/srv/lab-efs",
             "-D", str(self.root),
         ]  # fmt: skip
-        if self.config.storage.data == "ebs":
+        if self.volume:
             if not self.loop:
                 self.loop = subprocess.run(["losetup", "--find", "--show", str(self.workdir / "ebs.img")],
                                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from geusemaker.health.checks import script
+from geusemaker.models.data_layout import DATA_DIR, efs_mount, has_volume, service_dir
 from geusemaker.models.services import parameter_path
 from tests.lab.machine import INSTANCE_ID, LabError, LabMachine, wait_for
 from tests.lab.reading import BOOT_TIMEOUT_S, LabSsm, cloud_init_times, health
@@ -96,7 +97,8 @@ def _now(machine: LabMachine) -> int:
 
 
 def first_boot(machine: LabMachine) -> Observed:
-    """The fullest stack boots to complete: units active, containers healthy, ports bound, data on EFS."""
+    """The fullest stack boots to complete: units active, containers healthy, ports bound, data where the
+    layout says (the data volume, EFS)."""
     started = time.monotonic()
     status = machine.wait_boot(BOOT_TIMEOUT_S)
     booted = time.monotonic() - started
@@ -112,13 +114,32 @@ def first_boot(machine: LabMachine) -> Observed:
         assert _unit(machine, "geusemaker-models.service", "Result") == "success"
     missing = compose_ports(machine) - listening(machine)
     assert not missing, f"ports not bound: {missing}"
-    for service in ("postgres", "n8n", "qdrant", "ollama"):
-        if service in machine.config.services:
-            assert (machine.efs / service / "lab-identity").exists(), f"{service} data is not on the EFS"
-            assert not (machine.root / "opt/geusemaker/data" / service / "lab-identity").exists()
+    _data_where_the_layout_says(machine)
     report = health(machine)
     assert report.overall == "healthy", report.as_json()
     return Observed("first-boot", booted, {"cloud-init": cloud_init_times(machine), "containers": containers})
+
+
+def _data_where_the_layout_says(machine: LabMachine) -> None:
+    """Each service's data is on EFS (the host folder behind the NFS stand-in) or on the data volume (mounted
+    inside the machine only), as the layout says; never on the root disk under a bare mount point."""
+    layout = machine.data_layout
+    efs = efs_mount(layout)
+    for service in ("postgres", "n8n", "qdrant", "ollama"):
+        if service not in machine.config.services:
+            continue
+        path = service_dir(layout, service)
+        marker = f"{path}/lab-identity"
+        assert not (machine.root / marker.lstrip("/")).exists(), f"{service} data is on the bare mount point"
+        if efs and path.startswith(f"{efs}/"):
+            assert (machine.efs / path.removeprefix(f"{efs}/") / "lab-identity").exists(), f"{service}: not on EFS"
+            continue
+        assert not (machine.efs / service).exists(), f"{service} data is on the EFS"
+        assert machine.run(f"findmnt -no TARGET --target {path}").stdout.strip() == DATA_DIR, f"{service}: no volume"
+        assert machine.run(f"test -s {marker}", check=False).returncode == 0, f"{service} data is not on the volume"
+    if has_volume(layout):
+        root = machine.run("docker info -f '{{.DockerRootDir}}'").stdout.strip()
+        assert root == f"{DATA_DIR}/docker", f"Docker's images are in {root}, not on the data volume"
 
 
 def failing_step(machine: LabMachine) -> Observed:

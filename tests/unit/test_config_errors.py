@@ -69,9 +69,9 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     ("bad-data", "name: s\nstorage:\n  data: s3\n", ["storage.data", "'efs'"]),
     (
-        "ebs-gb-without-ebs",
-        "name: s\nstorage:\n  ebs_gb: 100\n",
-        ["storage.ebs_gb", "only allowed with data: ebs"],
+        "ebs-gb-without-a-volume",
+        "name: s\nstorage:\n  data: none\n  ebs_gb: 100\n",
+        ["storage.ebs_gb", "data: none has none"],
     ),
     ("unknown-service", "name: s\nservices: [ollama, redis]\n", ["services[1]", "redis"]),
     ("duplicate-service", "name: s\nservices: [ollama, ollama]\n", ["services", "more than once"]),

@@ -70,8 +70,7 @@ def test_warnings_say_what_changed_meaning_and_nothing_else() -> None:
         "storage.data: efs now keeps only Ollama's models on EFS; Postgres, Qdrant and n8n live on the data volume"
     )
     assert _warnings("name: s\nstorage:\n  data: ebs\n") == []
-    (none,) = _warnings("name: s\nstorage:\n  data: none\n")
-    assert "root disk" in none and "loses it" in none, "not a change of meaning, but data that does not survive"
+    assert _warnings("name: s\nstorage:\n  data: none\n") == [], "none kept its meaning"
     (old,) = parse_config("name: s\n").storage.warnings(LEGACY_EFS)
     assert "all on EFS" in old and "deploy afresh" in old, "a kept old stack: only what matters for it"
 
