@@ -34,7 +34,7 @@ def test_every_mutating_call_failing_in_turn_leaks_nothing(
     cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faults = Faults().install(monkeypatch)
-    config = _config(tmp_path, "faulty")
+    config = _config(tmp_path, "faulty", "storage:\n  data: efs\n")  # the most calls: a data volume and EFS
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
     calls = faults.mutating_calls()
     assert cli("--sandbox", "destroy", "faulty", "--yes", "--delete-data").code == 0
@@ -43,6 +43,8 @@ def test_every_mutating_call_failing_in_turn_leaks_nothing(
         "CreateVpc",
         "CreateFileSystem",
         "CreateMountTarget",
+        "CreateVolume",
+        "AttachVolume",
         "CreateRole",
         "PutParameter",
         "CreateFleet",
@@ -176,7 +178,7 @@ def test_client_tokens_fit_aws_limits_for_the_longest_name(
 ) -> None:
     faults = Faults().install(monkeypatch)
     name = "n" * 40
-    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, name), "--yes").code == 0
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, name, "storage:\n  data: efs\n"), "--yes").code == 0
     try:
         creation = json.loads(faults.bodies["efs.CreateFileSystem"][0])["CreationToken"]
         fleet = parse_qs(faults.bodies["ec2.CreateFleet"][0].decode())["ClientToken"][0]

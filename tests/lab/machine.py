@@ -103,6 +103,7 @@ class LabMachine:
         if self.volume:  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
             with (self.workdir / "ebs.img").open("wb") as disk:
                 disk.truncate(4 * 2**30)
+            self._seed_images()
         seed = self.root / "var/lib/cloud/seed/nocloud"
         seed.mkdir(parents=True, exist_ok=True)
         (seed / "user-data").write_bytes(self.userdata.payload)
@@ -116,6 +117,19 @@ class LabMachine:
         (self.root / "var/lib/lab/ssm/parameters.tsv").write_text("".join(lines))
         with (self.root / "etc/hosts").open("a") as hosts:
             hosts.write(f"{EFS_ADDRESS} {FILE_SYSTEM_ID}.efs.{self.region}.amazonaws.com\n")
+
+    def _seed_images(self) -> None:
+        """Put the lab's images in Docker's store on the volume (its data-root), as the boot's pulls would: the lab
+        has no registry. The volume is formatted as the boot would (ext4, label gm-data), so the boot keeps it."""
+        disk, mount = self.workdir / "ebs.img", self.workdir / "ebs-seed"
+        subprocess.run(["mkfs.ext4", "-q", "-L", "gm-data", str(disk)], check=True)
+        mount.mkdir()
+        subprocess.run(["mount", "-o", "loop", str(disk), str(mount)], check=True)
+        try:
+            subprocess.run(["cp", "-a", str(self.root / "var/lib/docker"), str(mount / "docker")], check=True)
+        finally:
+            subprocess.run(["umount", str(mount)], check=True)
+        mount.rmdir()
 
     def fault(self, command: str) -> None:
         """Make a stand-in (nvidia-ctk, nvidia-smi) fail from now on."""
