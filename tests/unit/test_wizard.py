@@ -93,6 +93,11 @@ def test_cpu_only_with_an_ebs_volume(pipe) -> None:  # type: ignore[no-untyped-d
     assert (config.storage.data, config.storage.ebs_gb, config.storage.root_gb) == ("ebs", 40, 60)
 
 
+def test_efs_keeps_a_sized_data_volume(pipe) -> None:  # type: ignore[no-untyped-def]
+    config = run(pipe, answers(data=DOWN + ENTER, data_gb=CLEAR + "250" + ENTER))
+    assert (config.storage.data, config.storage.ebs_gb) == ("efs", 250), "efs: models on EFS, the rest on the volume"
+
+
 def test_services_checkbox_and_models(pipe) -> None:  # type: ignore[no-untyped-def]
     # untick n8n, crawl4ai and postgres (2nd, 4th and 5th)
     keys = answers(services=DOWN + SPACE + DOWN * 2 + SPACE + DOWN + SPACE + ENTER,
