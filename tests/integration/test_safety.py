@@ -33,7 +33,8 @@ def _one_stack_more(before: dict[str, int], after: dict[str, int]) -> bool:
     return (
         after["vpcs"] == before["vpcs"] + 1
         and after["instances"] == before["instances"] + 1
-        and after["file_systems"] == before["file_systems"] + 1
+        and after["file_systems"] == before["file_systems"]  # the default: a data volume (and its root), no EFS
+        and after["volumes"] >= before["volumes"] + 1
         and after["ssm_parameters"] == before["ssm_parameters"] + 4
         and after["iam_roles"] == before["iam_roles"] + 1
         and after["launch_templates"] == before["launch_templates"] + 1
