@@ -149,7 +149,7 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     region = record.facts.get("region", record.region)
     clients = state.aws(region)
     try:
-        same_target(record, clients.target)
+        same_target(record, clients)
     except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
         message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
         return

@@ -130,7 +130,7 @@ class Orchestrator:
         stack_id = uuid.uuid4().hex
         self.store.create_deployment(
             plan.name, plan.placement.region, "deploying", config, plan.as_json(),
-            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id,
+            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id, account_id=plan.account,
         )  # fmt: skip
         return stack_id
 
