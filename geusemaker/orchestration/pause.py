@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from geusemaker.models.plan import Plan
 from geusemaker.models.step_refs import Output
 from geusemaker.models.tags import stack_tags
 from geusemaker.orchestration.create import RegionRun
+from geusemaker.orchestration.deadline import clear_deadline, write_deadline
 from geusemaker.orchestration.deployer import create_handlers
 from geusemaker.orchestration.destroy import Destroyer
 from geusemaker.orchestration.executor import StepEvent, StepFailed, run_steps
@@ -36,6 +38,7 @@ def stop(clients: AwsClients, store: StateStore, name: str, *, waiter_delay_s: i
         raise UsageError(
             f"{name!r} cannot be stopped (status {status})", hint=f"See it with `geusemaker status {name}`."
         )
+    clear_deadline(clients, store, name, str(record.facts.get("region") or record.region))
     instances = [r for r in store.resources(name) if r.kind in INSTANCE_KINDS]
     report = Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(instances)
     if report.failed:
@@ -78,9 +81,12 @@ def start(
                     kept=kept, outputs=outputs)  # fmt: skip
     steps = [step for step in plan.steps if step.kind in ("instance", "data-volume")]
     begun = time.time()
+    write_deadline(clients, store, name, region, plan.config.lifecycle.max_runtime_hours, tags)
     try:
         run_steps(steps, create_handlers(run), on_event, outputs=run.outputs)
     except (StepFailed, KeyboardInterrupt) as error:
+        with contextlib.suppress(UserError):  # the launch's own failure comes first; destroy removes it anyway
+            clear_deadline(clients, store, name, region)
         launched = [r for r in store.resources(name) if r.created_at >= begun and not kind(r.kind).keep]
         Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(launched)
         cause = error.cause if isinstance(error, StepFailed) else error
