@@ -24,6 +24,7 @@ from geusemaker.services.compute import ComputeService
 from geusemaker.services.iam import IamService
 from geusemaker.services.network import NetworkService
 from geusemaker.services.parameters import DEADLINE_KIND, ParameterService
+from geusemaker.services.snapshots import SNAPSHOT_KIND, SnapshotService
 from geusemaker.services.storage import FileSystemService
 from geusemaker.services.volumes import VolumeService
 
@@ -132,6 +133,11 @@ _KINDS = (
                  lambda clients, region, name, stack: VolumeService(clients, region).find(name, stack),
                  lambda ctx, rid: VolumeService(ctx.clients, ctx.region, ctx.waiter_delay_s).delete(rid),
                  arn_type="volume", keep=True),
+    # A snapshot of the data volume, made by `geusemaker move` (deleted after the move unless kept): data.
+    ResourceKind("snapshot", None, None,
+                 lambda clients, region, name, stack: SnapshotService(clients, region).find(name, stack),
+                 lambda ctx, rid: SnapshotService(ctx.clients, ctx.region).delete(rid), arn_type="snapshot",
+                 tag_kind=SNAPSHOT_KIND, keep=True),
 )  # fmt: skip
 
 KINDS: dict[str, ResourceKind] = {kind.name: kind for kind in _KINDS}

@@ -20,6 +20,7 @@ from geusemaker.orchestration.executor import StepEvent, StepFailed, run_steps
 from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import kind
 from geusemaker.orchestration.launch import Launched, RegionExhausted, capacity_exhausted
+from geusemaker.orchestration.move import subnet_for_zone
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
 
@@ -80,6 +81,7 @@ def start(
     run = RegionRun(clients, store, plan.config, region, tags, uuid.uuid4().hex[:16], waiter_delay_s=waiter_delay_s,
                     kept=kept, outputs=outputs)  # fmt: skip
     steps = [step for step in plan.steps if step.kind in ("instance", "data-volume")]
+    steps = subnet_for_zone(steps, outputs, clients, region)  # the data moved to a zone without a subnet yet
     begun = time.time()
     write_deadline(clients, store, name, region, plan.config.lifecycle.max_runtime_hours, tags)
     try:
