@@ -119,3 +119,16 @@ def test_a_record_without_events_counts_from_its_launch(tmp_path: Path) -> None:
     store.create_deployment("old", "us-east-1", "running", {"name": "old"}, None, hourly_usd=1.0, launched_at=T0)
     document = deployment_json(_record(store, "old"), now=T0 + 1.5 * HOUR)
     assert document["running_hours"] == pytest.approx(1.5) and document["cost_so_far_usd"] == pytest.approx(1.5)
+
+
+def test_kept_snapshots_add_their_size_at_the_snapshot_rate_to_the_stopped_cost() -> None:
+    from geusemaker.config_io import validate_data
+    from geusemaker.models.market import Price, ResourceRates
+    from geusemaker.planning.cost import kept_data_monthly
+
+    config = validate_data({"name": "kept", "storage": {"data": "ebs", "ebs_gb": 100}}, "test")
+    rates = ResourceRates(Price(0.08, "t"), Price(0.30, "t"), Price(0.005, "t"), Price(0.05, "t"))
+    assert kept_data_monthly(config, {"data-volume"}, rates) == 8.0
+    assert kept_data_monthly(config, {"data-volume", "snapshot"}, rates, snapshot_gb=100) == 13.0
+    unknown = ResourceRates(Price(0.08, "t"), Price(0.30, "t"), Price(0.005, "t"), Price(None, "unknown"))
+    assert kept_data_monthly(config, {"data-volume", "snapshot"}, unknown, snapshot_gb=100) is None
