@@ -25,7 +25,11 @@ class KeptData:
     @property
     def zone(self) -> str | None:
         """The data volume's zone (a volume attaches only there); None for a file system (regional)."""
-        zones = [str(r.data["zone"]) for r in self.resources if r.kind == "data-volume" and r.data.get("zone")]
+        zones = [
+            str(r.data["zone"])
+            for r in self.resources
+            if r.kind == "data-volume" and r.data.get("zone") and not r.data.get("replaced_by")  # moved: not data
+        ]
         return zones[0] if zones else self.pinned_zone
 
     def describe(self) -> str:

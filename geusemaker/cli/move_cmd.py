@@ -70,6 +70,9 @@ def move(
     monthly = kept_cost(ctx.obj, name, record.region)
     cost = f"; while stopped it costs about ${monthly:.2f}/month" if monthly is not None else ""
     kept = f", snapshot {moved.snapshot_id} kept" if moved.snapshot_kept else ""
+    if plan.done:
+        message(f"[green]{name}'s interrupted move is finished[/]: its data is volume {moved.volume_id}{cost}.")
+        return
     message(
         f"[green]{name}'s data moved[/] to {moved.zone}: volume {moved.volume_id}{kept}{cost}. "
         f"Start it there: geusemaker start {name}"
@@ -80,6 +83,10 @@ def _show(plan: MovePlan, keep_snapshot: bool) -> None:
     """What the move does, what it costs and how long it takes, before it is asked for."""
     from geusemaker.cli.render import message, usd
 
+    if plan.done:
+        message(f"{plan.name}'s data volume {plan.volume_id} is in {plan.to_zone} already: finishing the interrupted "
+                "move (deleting the volume it replaced, its unfinished copy or its snapshot)")  # fmt: skip
+        return
     monthly = plan.snapshot_monthly_usd
     rate = plan.snapshot_rate
     per_hour = None if monthly is None else monthly / 730

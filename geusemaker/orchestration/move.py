@@ -23,7 +23,7 @@ from geusemaker.services.aws import AwsClients
 from geusemaker.services.network import NetworkService
 from geusemaker.services.snapshots import SnapshotService
 from geusemaker.services.volumes import VolumeService
-from geusemaker.state.store import StateStore
+from geusemaker.state.store import ResourceRecord, StateStore
 
 #: the statuses in which no instance holds the data volume
 MOVABLE = frozenset({"stopped", "data-kept"})
@@ -61,6 +61,11 @@ class MovePlan:
         return None if rate is None else round(self.size_gb * rate, 2)
 
     @property
+    def done(self) -> bool:
+        """The data is in the zone already: only what an interrupted move left is deleted."""
+        return self.from_zone == self.to_zone
+
+    @property
     def minutes(self) -> int:
         """A rough estimate of the move's duration: the snapshot copies every written block."""
         return MINUTES_FIXED + math.ceil(self.size_gb * MINUTES_PER_GB)
@@ -91,28 +96,38 @@ def plan_move(
             f"{name!r} cannot move its data while {record.status}: an instance may still hold the volume",
             hint=f"Stop it first: geusemaker stop {name}",
         )
-    volumes = [r for r in store.resources(name) if r.kind == "data-volume"]
-    if not volumes:
+    records = store.resources(name)
+    data = next((r for r in records if r.kind == "data-volume" and not r.data.get("replaced_by")), None)
+    if data is None:
         raise UsageError(
             f"{name!r} has no EBS data volume to move (storage.data: {record.config.get('storage', {}).get('data')})",
             hint="An EFS file system is regional: every zone of the region reaches it already.",
         )
-    region = volumes[-1].region
-    known = sorted(zones(region))
+    known = sorted(zones(data.region))
     if zone not in known:
         raise UsageError(
-            f"{zone} is not an availability zone of {region} (a move stays within the stack's region)",
-            hint=f"Zones of {region}: {', '.join(known)}",
+            f"{zone} is not an availability zone of {data.region} (a move stays within the stack's region)",
+            hint=f"Zones of {data.region}: {', '.join(known)}",
         )
-    volume = VolumeService(clients, region).describe(volumes[-1].resource_id)
-    if volume["AvailabilityZone"] == zone:
+    volume = VolumeService(clients, data.region).describe(data.resource_id)
+    if volume["AvailabilityZone"] == zone and not leftovers(records, data.resource_id):
         raise UsageError(f"{name}'s data volume {volume['VolumeId']} is in {zone} already; nothing to move")
     if volume.get("State") != "available":
         raise UsageError(
             f"{name}'s data volume {volume['VolumeId']} is {volume.get('State')} (still attached?)",
             hint="Wait a minute for the stopped instance to let go of it, then move again.",
         )
-    return MovePlan(name, region, volume, zone, snapshot_rate)
+    return MovePlan(name, data.region, volume, zone, snapshot_rate)
+
+
+def leftovers(records: list[ResourceRecord], data: str) -> list[ResourceRecord]:
+    """What an interrupted move left: the volume it replaced, its unfinished copy of `data`, its snapshot."""
+    return [
+        r
+        for r in records
+        if (r.kind == "data-volume" and (r.data.get("replaced_by") or r.data.get("moved_from") == data))
+        or (r.kind == "snapshot" and not r.data.get("kept"))
+    ]
 
 
 def move_data(
@@ -130,6 +145,12 @@ def move_data(
     assert record is not None
     tags = stack_tags(record.config.get("tags") or {}, str(record.facts.get("stack_id") or ""))
     snapshots, volumes = SnapshotService(clients, region, delay_s), VolumeService(clients, region, delay_s)
+    for left in leftovers(store.resources(name), plan.volume_id):
+        on_progress(f"deleting {left.kind} {left.resource_id}, left by an interrupted move")
+        (volumes.delete if left.kind == "data-volume" else snapshots.delete)(left.resource_id)
+        store.mark_deleted(name, left.kind, left.resource_id, left.region)
+    if plan.done:
+        return Moved(plan.volume_id, plan.to_zone, "", False)
     on_progress(f"snapshot of {plan.volume_id} ({plan.size_gb} GiB)")
     description = f"GeuseMaker {name}: data volume {plan.volume_id} moving to {plan.to_zone}"
     snapshot = snapshots.create(name, plan.volume_id, tags, description)
@@ -145,12 +166,16 @@ def move_data(
     except BaseException as error:
         _undo(store, name, region, volumes, snapshots, created, snapshot, error)
         raise
-    store.mark_deleted(name, "data-volume", plan.volume_id, region)  # the new volume is the stack's data now
-    on_progress(f"deleting the old volume {plan.volume_id}")
-    _finish(volumes.delete, plan.volume_id, f"the old data volume {plan.volume_id} ({plan.from_zone})", name)
-    if not keep_snapshot:
+    # the new volume is the stack's data now; the old one stays recorded until it is deleted
+    store.record(name, "data-volume", plan.volume_id, region, zone=plan.from_zone, replaced_by=created)
+    if keep_snapshot:
+        store.record(name, "snapshot", snapshot, region, size_gb=plan.size_gb, volume=plan.volume_id, kept=True)
+    else:
         _finish(snapshots.delete, snapshot, f"the snapshot {snapshot}", name)
         store.mark_deleted(name, "snapshot", snapshot, region)
+    on_progress(f"deleting the old volume {plan.volume_id}")
+    _finish(volumes.delete, plan.volume_id, f"the old data volume {plan.volume_id} ({plan.from_zone})", name)
+    store.mark_deleted(name, "data-volume", plan.volume_id, region)
     return Moved(created, plan.to_zone, snapshot, keep_snapshot)
 
 
@@ -186,8 +211,8 @@ def _finish(delete: Callable[[str], None], resource_id: str, what: str, name: st
     except UserError as error:
         error.message = f"the data has moved, but {what} could not be deleted: {error.message}"
         error.hint = (
-            f"It still carries the stack's tags: `geusemaker destroy {name} --delete-data` deletes it with the "
-            f"data, or delete it yourself; `geusemaker start {name}` starts where the data is now."
+            f"Run the same `geusemaker move {name}` again to delete it; `geusemaker start {name}` starts where "
+            "the data is now."
         )
         raise
 

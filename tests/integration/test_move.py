@@ -197,6 +197,12 @@ def test_a_failure_at_each_call_of_the_move_leaves_the_old_volume_intact_and_not
     late = cli("--sandbox", "move", "shaky", "--zone", home, "--yes")
     assert late.code == 1 and "the data has moved, but the old data volume" in late.err, late.err
     faults.fail = {}
+    replaced = [v for v in _volumes(shared_sandbox, "shaky") if v["VolumeId"] == current["VolumeId"]]
+    assert replaced and replaced[0]["AvailabilityZone"] == away, "the replaced volume is still there"
+    finished = cli("--sandbox", "move", "shaky", "--zone", home, "--yes")
+    assert finished.code == 0 and "interrupted move is finished" in finished.err, finished.err
+    (data,) = _volumes(shared_sandbox, "shaky")
+    assert data["AvailabilityZone"] == home and data["VolumeId"] != current["VolumeId"]
     assert cli("--sandbox", "start", "shaky").code == 0, "the stack starts where its data is now"
     status = json.loads(cli("--sandbox", "status", "shaky", "-o", "json").out)[0]
     ec2: Any = boto_client(shared_sandbox, "ec2")
@@ -235,3 +241,38 @@ def test_the_documented_policy_allows_every_request_of_a_move_and_only_on_the_st
     assert not allows(policy, Request("ec2:DeleteSnapshot", theirs_snapshot))
     assert not allows(policy, Request("ec2:CreateVolume", theirs_snapshot)), "a volume from another's snapshot"
     assert not allows(policy, Request("ec2:CreateSnapshot", "arn:aws:ec2:us-east-1::snapshot/*")), "untagged"
+
+
+@pytest.mark.parametrize("moment", [0.4, 0.9, 1.6])
+def test_a_move_killed_at_any_moment_keeps_the_data_and_a_rerun_or_destroy_finishes_it(
+    moment: float, tmp_path: Path, shared_sandbox: str, cli
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    before = count_resources(shared_sandbox)
+    name = f"cut{int(moment * 10)}"
+    old = _stopped_stack(cli, tmp_path, shared_sandbox, name)
+    secrets = _secrets(shared_sandbox, name)
+    zone = _other_zone(old["AvailabilityZone"])
+    move = [sys.executable, "-m", "geusemaker", "--sandbox", "move", name, "--zone", zone, "--yes"]
+    process = subprocess.Popen(move, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    time.sleep(moment)  # a kill at some moment of the move; whatever the moment, the checks below hold
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+    data = [v for v in _volumes(shared_sandbox, name) if v["VolumeId"] == old["VolumeId"]]
+    assert data or any(v["AvailabilityZone"] == zone for v in _volumes(shared_sandbox, name)), "the data is somewhere"
+    rerun = cli("--sandbox", "move", name, "--zone", zone, "--yes")
+    assert rerun.code in (0, 2), rerun.err  # 2: the first move had finished ("nothing to move")
+    (volume,) = _volumes(shared_sandbox, name)
+    assert volume["AvailabilityZone"] == zone and _tags(volume)["marker"] == "m1"
+    assert _snapshots(shared_sandbox, name) == [], "the interrupted move's snapshot is gone too"
+    assert cli("--sandbox", "start", name).code == 0
+    assert _secrets(shared_sandbox, name) == secrets
+    assert cli("--sandbox", "destroy", name, "--yes", "--delete-data").code == 0
+    assert tagged_resources(shared_sandbox, name) == []
+    assert count_resources(shared_sandbox) == before
