@@ -114,6 +114,12 @@ def test_a_kept_snapshot_is_shown_in_the_stopped_cost_and_deleted_with_the_data(
     assert status["stopped_monthly_usd"] == pytest.approx(volume_only + old["Size"] * 0.05)
     destroyed = cli("--sandbox", "destroy", "snappy", "--yes")
     assert destroyed.code == 0 and f"snapshot {snapshot['SnapshotId']}" in destroyed.err, destroyed.err
+
+    back = cli("--sandbox", "move", "snappy", "--zone", old["AvailabilityZone"], "--yes")  # kept data moves too
+    assert back.code == 0, back.err
+    redeployed = cli("--sandbox", "deploy", "-c", str(tmp_path / "snappy.yaml"), "--yes", "-o", "json")
+    assert redeployed.code == 0, redeployed.err
+    assert json.loads(redeployed.out)["availability_zone"] == old["AvailabilityZone"], "a redeploy follows the data"
     assert cli("--sandbox", "destroy", "snappy", "--yes", "--delete-data").code == 0
     assert _snapshots(shared_sandbox, "snappy") == [] and tagged_resources(shared_sandbox, "snappy") == []
     assert count_resources(shared_sandbox) == before
