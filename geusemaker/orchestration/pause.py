@@ -87,7 +87,7 @@ def start(
     try:
         run_steps(steps, create_handlers(run), on_event, outputs=run.outputs)
     except (StepFailed, KeyboardInterrupt) as error:
-        with contextlib.suppress(UserError):  # the launch's own failure comes first; destroy removes it anyway
+        with contextlib.suppress(UserError):  # the launch's failure comes first; a later start, stop or destroy retries
             clear_deadline(clients, store, name, region)
         launched = [r for r in store.resources(name) if r.created_at >= begun and not kind(r.kind).keep]
         Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(launched)
