@@ -27,7 +27,7 @@ def stop(ctx: typer.Context, name: NameArg) -> None:
     store = open_store()
     record = _recorded(store, name)
     clients = ctx.obj.aws(record.region)
-    same_target(record, clients.target)
+    same_target(record, clients)
     with locked(name):
         deleted = stop_stack(clients, store, name, waiter_delay_s=1 if clients.target.sandbox else 5)
     monthly = kept_cost(ctx.obj, name, record.region)
@@ -60,7 +60,7 @@ def start(ctx: typer.Context, name: NameArg) -> None:
     plan, clients = make_plan(ctx.obj, DeploymentConfig.model_validate(record.config), kept=data)
     if plan.data_layout == LEGACY_EFS:  # the config's own warnings were shown when it was deployed
         show_warnings(plan.storage_warnings())
-    same_target(record, clients.target)
+    same_target(record, clients)
     with locked(name), StepDisplay([], f"Starting {name}") as display:
         launched = start_stack(
             clients, store, plan, on_event=display.event, waiter_delay_s=1 if clients.target.sandbox else 5

@@ -13,6 +13,8 @@ from geusemaker.errors import PreconditionError, StateError, UserError
 from geusemaker.models.data_layout import LAYOUT_FACT
 from geusemaker.models.plan import Plan
 from geusemaker.models.status import DeploymentStatus
+from geusemaker.models.tags import stack_tags
+from geusemaker.orchestration.deadline import write_deadline
 from geusemaker.orchestration.deployer import RegionDeployment
 from geusemaker.orchestration.destroy import Destroyer, DestroyReport, discover, foreign
 from geusemaker.orchestration.executor import StepEvent, StepFailed
@@ -78,6 +80,8 @@ class Orchestrator:
                     self._undo(name, delete_data=self._not_kept(kept))
                     continue
                 launched.attempts = attempts + launched.attempts
+                write_deadline(self.clients, self.store, name, launched.region, plan.config.lifecycle.max_runtime_hours,
+                               stack_tags(plan.config.tags, stack_id))  # fmt: skip
                 self._record_launch(name, launched)
                 return launched
             raise capacity_exhausted(attempts, quota_only)
@@ -132,7 +136,7 @@ class Orchestrator:
         stack_id = uuid.uuid4().hex
         self.store.create_deployment(
             plan.name, plan.placement.region, "deploying", config, plan.as_json(),
-            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id,
+            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id, account_id=plan.account,
             **{LAYOUT_FACT: plan.data_layout},
         )  # fmt: skip
         return stack_id
