@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from geusemaker.errors import UsageError, UserError
-from geusemaker.models.launch_specs import InstanceSpec
+from geusemaker.models.launch_specs import InstanceSpec, fallback_subnet_step
 from geusemaker.models.market import Price
 from geusemaker.models.step_refs import Output, Ref
-from geusemaker.models.steps import Step, SubnetSpec
+from geusemaker.models.steps import MountTargetSpec, Step, SubnetSpec
 from geusemaker.models.tags import stack_tags
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.network import NetworkService
@@ -99,9 +99,12 @@ def plan_move(
     records = store.resources(name)
     data = next((r for r in records if r.kind == "data-volume" and not r.data.get("replaced_by")), None)
     if data is None:
+        regional = any(r.kind == "file-system" for r in records)
         raise UsageError(
             f"{name!r} has no EBS data volume to move (storage.data: {record.config.get('storage', {}).get('data')})",
-            hint="An EFS file system is regional: every zone of the region reaches it already.",
+            hint="An EFS file system is regional: every zone of the region reaches it already."
+            if regional
+            else "Its data is on the instance's root disk and goes with the instance: there is nothing to move.",
         )
     known = sorted(zones(data.region))
     if zone not in known:
@@ -221,7 +224,8 @@ def subnet_for_zone(steps: list[Step], outputs: dict[str, Output], clients: AwsC
     """A start in a zone where the stack has no subnet yet (its data moved there): the launch makes one.
 
     The stack's own network only (an existing VPC's subnets are the user's); the subnet gets a free
-    10.42.N.0/24 block of the stack's VPC and its route table, like a capacity fallback's.
+    10.42.N.0/24 block of the stack's VPC and its route table, like a capacity fallback's, and, when the stack
+    has a file system (its models on EFS), a mount target there.
     """
     if "subnet" in outputs or "vpc" not in outputs or "route-table" not in outputs:
         return steps
@@ -233,8 +237,18 @@ def subnet_for_zone(steps: list[Step], outputs: dict[str, Output], clients: AwsC
             return step
         new = SubnetSpec(Ref("vpc"), "", cidr, route_table=Ref("route-table"))
         groups = tuple(
-            replace(g, subnet=replace(new, zone=g.zone)) if g.subnet == Ref("subnet") else g for g in step.spec.launches
+            replace(g, subnet=replace(new, zone=g.zone), mount_target=_mount_target(g.zone, outputs))
+            if g.subnet == Ref("subnet")
+            else g
+            for g in step.spec.launches
         )
         return replace(step, spec=replace(step.spec, launches=groups))
 
     return [in_zone(step) for step in steps]
+
+
+def _mount_target(zone: str, outputs: dict[str, Output]) -> MountTargetSpec | None:
+    """The mount target a new zone's subnet needs when the stack keeps a file system."""
+    if "file-system" not in outputs:
+        return None
+    return MountTargetSpec(Ref("file-system"), Ref(fallback_subnet_step(zone)), Ref("security-group"), zone)

@@ -28,7 +28,7 @@ from geusemaker.state.store import ResourceRecord, StateStore
 #: what `stop` deletes (and `start` creates again): everything else of the stack stays
 INSTANCE_KINDS = ("instance", "fleet")
 #: the steps that depend on nothing a stopped stack lacks, by the step id the plan gives them
-KEPT_STEPS = ("vpc", "subnet", "route-table", "security-group", "launch-template")
+KEPT_STEPS = ("vpc", "subnet", "route-table", "security-group", "launch-template", "file-system")
 STARTABLE = frozenset({"stopped", "interrupted", "terminated"})
 
 

@@ -30,8 +30,7 @@ def test_deploy_status_destroy_leaves_zero_resources(tmp_path: Path, shared_sand
     during = count_resources(endpoint)
     assert during["vpcs"] == before["vpcs"] + 1 and during["instances"] == before["instances"] + 1
     assert (
-        during["file_systems"] == before["file_systems"]
-        and during["ssm_parameters"] == before["ssm_parameters"] + 4
+        during["file_systems"] == before["file_systems"] and during["ssm_parameters"] == before["ssm_parameters"] + 4
     ), "the default keeps the data on a data volume, without EFS"
     assert "data-volume" in [item.split()[0] for item in tagged_resources(endpoint, "life")]
 

@@ -152,11 +152,11 @@ def test_a_move_that_cannot_or_should_not_happen_says_what_to_do_and_changes_not
     assert tagged_resources(shared_sandbox, "stay") == unchanged
     assert cli("--sandbox", "destroy", "stay", "--yes", "--delete-data").code == 0
 
-    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "shared", "storage:\n  data: efs\n"), "--yes").code == 0
-    assert cli("--sandbox", "stop", "shared").code == 0
-    efs = cli("--sandbox", "move", "shared", "--zone", "us-east-1b", "--yes")
-    assert efs.code == 2 and "regional" in efs.err, efs.err
-    assert cli("--sandbox", "destroy", "shared", "--yes", "--delete-data").code == 0
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "rooted", "storage:\n  data: none\n"), "--yes").code == 0
+    assert cli("--sandbox", "stop", "rooted").code == 0
+    rooted = cli("--sandbox", "move", "rooted", "--zone", "us-east-1b", "--yes")
+    assert rooted.code == 2 and "no EBS data volume" in rooted.err and "nothing to move" in rooted.err, rooted.err
+    assert cli("--sandbox", "destroy", "rooted", "--yes", "--delete-data").code == 0
     unknown = cli("--sandbox", "move", "nobody", "--zone", "us-east-1b", "--yes")
     assert unknown.code == 2 and "no deployment named 'nobody'" in unknown.err
 

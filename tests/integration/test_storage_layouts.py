@@ -134,6 +134,8 @@ def test_a_stack_kept_on_efs_by_an_older_version_never_starts_empty(cli, tmp_pat
     assert open_store().get("relic").facts["data_layout"] == "efs"  # type: ignore[union-attr]
 
     assert cli("--sandbox", "stop", "relic").code == 0
+    moved = cli("--sandbox", "move", "relic", "--zone", "us-east-1b", "--yes")
+    assert moved.code == 2 and "regional" in moved.err, "nothing zonal to move: all of its data is on EFS"
     started = cli("--sandbox", "start", "relic")
     assert started.code == 0 and OLD_LAYOUT_WARNING in started.err, started.err
     assert _ids(shared_sandbox, "relic", "data-volume") == [] and _ids(shared_sandbox, "relic", "file-system") == [
@@ -141,3 +143,29 @@ def test_a_stack_kept_on_efs_by_an_older_version_never_starts_empty(cli, tmp_pat
     ]
     assert cli("--sandbox", "destroy", "relic", "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, "relic") == [] and count_resources(shared_sandbox) == before
+
+
+def test_an_efs_stack_moved_to_another_zone_mounts_its_file_system_there(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "roam", "storage:\n  data: efs\n"), "--yes").code == 0
+    assert cli("--sandbox", "stop", "roam").code == 0
+    ec2: Any = boto_client(shared_sandbox, "ec2")
+    (volume,) = _ids(shared_sandbox, "roam", "data-volume")
+    old = ec2.describe_volumes(VolumeIds=[volume])["Volumes"][0]["AvailabilityZone"]
+    zone = "us-east-1b" if old != "us-east-1b" else "us-east-1c"
+    assert cli("--sandbox", "move", "roam", "--zone", zone, "--yes").code == 0
+    started = cli("--sandbox", "start", "roam")
+    assert started.code == 0, started.err
+    instance_id = json.loads(cli("--sandbox", "status", "roam", "-o", "json").out)[0]["instance_id"]
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert instance["Placement"]["AvailabilityZone"] == zone
+    (file_system,) = _ids(shared_sandbox, "roam", "file-system")
+    efs: Any = boto_client(shared_sandbox, "efs")
+    targets = efs.describe_mount_targets(FileSystemId=file_system)["MountTargets"]
+    assert instance["SubnetId"] in [t["SubnetId"] for t in targets], "the models' EFS is reachable in the new zone"
+    assert cli("--sandbox", "stop", "roam").code == 0
+    assert cli("--sandbox", "start", "roam").code == 0, "a second start finds the mount target there"
+    assert cli("--sandbox", "destroy", "roam", "--yes", "--delete-data").code == 0
+    assert tagged_resources(shared_sandbox, "roam") == [] and count_resources(shared_sandbox) == before
