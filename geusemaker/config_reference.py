@@ -35,7 +35,8 @@ RULES = """
   `compute.allow_unknown_price: true`.
 - With neither `gpu` nor `instance_type`, tier `gpu` uses one T4 and tier `cpu` an m7i.xlarge.
 - `n8n` needs `postgres` (its database).
-- `storage.ebs_gb` only with `storage.data: ebs`.
+- `storage.ebs_gb` sizes the data volume of `storage.data: ebs` (the default) and `efs`; refused with `none`.
+  What lives where: [Storage](storage.md).
 - `access.allowed_cidrs`, `access.expose_unauthenticated` and `access.allow_wide_cidrs` only with
   `access.mode: cidr`, which needs at least one CIDR. A CIDR has no host bits (`203.0.113.7/32`, not
   `203.0.113.7/24`) and is listed once. A public CIDR wider than `/16` (IPv6 `/48`), such as
