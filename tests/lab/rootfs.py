@@ -2,7 +2,7 @@
 
 The root is Debian 12 from Debian's archive (debootstrap) with real systemd, cloud-init and Docker, plus the
 stand-ins in tests/lab/standins for what cannot be had here (GPU, NVIDIA toolkit, IMDS, EFS, SSM, compose
-v2, the service images). Its cache key is a hash of everything that goes into it.
+v2, Docker Hub: a local registry holding the service images). Its cache key is a hash of everything that goes into it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SUITE = "bookworm"
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "locales", "cloud-init", "python3-cffi-backend", "docker.io",
     "docker-compose", "python3", "curl", "ca-certificates", "iproute2", "procps", "kmod", "netbase",
-    "busybox-static", "bash", "gawk",
+    "busybox-static", "bash", "gawk", "docker-registry",
 )  # fmt: skip
 HOST_PACKAGES = ("debootstrap", "systemd-container")
 #: where each stand-in goes in the instance root
@@ -46,8 +46,13 @@ PLACES = {
     "lab-imds.service": "etc/systemd/system/lab-imds.service",
     "lab-cgroups.service": "etc/systemd/system/lab-cgroups.service",
     "lab-ebs.service": "etc/systemd/system/lab-ebs.service",
+    "lab-registry.service": "etc/systemd/system/lab-registry.service",
+    "registry.yml": "etc/lab/registry.yml",
 }
-DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none"}
+#: The registry stand-in: Docker Hub for dockerd (docker.io pulls go to the mirror; every pinned image is docker.io).
+REGISTRY = "127.0.0.1:5000"
+REGISTRY_LOG = "var/log/lab-registry.log"
+DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none", "registry-mirrors": [f"http://{REGISTRY}"]}
 CLOUD_CFG = "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\n"
 IMAGE_TOOLS = ("usr/bin/bash", "usr/bin/curl", "usr/bin/python3.11")
 PYTHON_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data", "__pycache__",
@@ -162,29 +167,46 @@ def _configure(root: Path) -> None:
     wants.mkdir(parents=True, exist_ok=True)
     for unit in ("lab-imds.service", "lab-cgroups.service", "lab-ebs.service"):
         (wants / unit).symlink_to(f"/etc/systemd/system/{unit}")
+    # Debian's own unit wants htpasswd authentication: the lab's unit serves the stand-in's configuration instead
+    (root / "etc/systemd/system/multi-user.target.wants/docker-registry.service").unlink(missing_ok=True)
+    (root / "etc/systemd/system/multi-user.target.wants/lab-registry.service").symlink_to(
+        "/etc/systemd/system/lab-registry.service"
+    )
     for folder in ("srv/lab-efs", "var/lib/lab/faults", "var/lib/lab/imds", "var/lib/lab/ssm", "etc/lab"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     subprocess.run(["chroot", str(root), "locale-gen"], capture_output=True, check=False)
 
 
 def _images(root: Path, log: Path) -> None:
-    """Import one image per service, tagged with the exact name the compose file pins."""
+    """Push one image per service to the registry stand-in, under the exact name the compose file pins.
+
+    Docker's own store is left empty: a first boot pulls every image from the registry, as from Docker Hub.
+    """
     tarball = root / "var/tmp/lab-image.tar"
     tarball.write_bytes(_image_tar(root))
-    imports = [
-        f'docker import --change \'ENTRYPOINT ["/usr/bin/python3", "/lab/service.py", "{name}"]\' '
-        f"--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' /var/tmp/lab-image.tar {spec.image}"
-        for name, spec in SERVICES.items()
-    ]
+    pushes = []
+    for name, spec in SERVICES.items():
+        mirrored = f"{REGISTRY}/{mirror_path(spec.image)}"
+        pushes.append(
+            f'docker import --change \'ENTRYPOINT ["/usr/bin/python3", "/lab/service.py", "{name}"]\' '
+            f"--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' /var/tmp/lab-image.tar {mirrored} "
+            f"&& docker push {mirrored} && docker rmi {mirrored}"
+        )
     script = (
-        "dockerd >/var/tmp/dockerd.log 2>&1 & pid=$!; "
+        "ip link set lo up; /usr/bin/docker-registry serve /etc/lab/registry.yml >/var/tmp/registry.log 2>&1 & "
+        "registry=$!; dockerd >/var/tmp/dockerd.log 2>&1 & pid=$!; "
         "for i in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 1; done; "
-        + " && ".join(imports)
-        + "; rc=$?; kill $pid; wait $pid; exit $rc"
+        + " && ".join(pushes)
+        + "; rc=$?; kill $pid; wait $pid; kill $registry; wait $registry; rm -f /var/log/lab-registry.log; exit $rc"
     )
     _run(["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--capability=all", "--private-network",
           "-D", str(root), "/bin/bash", "-c", script], log)  # fmt: skip
     tarball.unlink()
+
+
+def mirror_path(image: str) -> str:
+    """Where a docker.io image lives in a registry mirror: official images under library/."""
+    return image if "/" in image.split(":")[0] else f"library/{image}"
 
 
 def _image_tar(root: Path) -> bytes:
