@@ -105,7 +105,7 @@ def test_a_model_that_cannot_answer_records_why_and_fails_the_puller(tmp_path: P
     status = sim.status()
     assert "first_token_at" not in status
     assert "more system memory" in status["first_token_error"], status
-    assert f"{MODEL} gave no token" in status["first_token_error"]
+    assert status["first_token_error"].startswith(f"{MODEL}: ")
 
 
 def test_a_model_that_cannot_be_pulled_is_the_reason_given(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_a_model_that_cannot_be_pulled_is_the_reason_given(tmp_path: Path) -> No
     sim.fail("docker")
     result = sim.run(sim.root / "opt/geusemaker/pull-models.sh", GM_PULL_DELAY="0")
     assert result.returncode == 1
-    assert sim.status()["first_token_error"] == f"{MODEL} could not be pulled"
+    assert sim.status()["first_token_error"] == f"{MODEL}: could not be pulled"
     assert not [c for c in sim.calls() if c.endswith("/api/generate")], "no first-token request without the model"
 
 
