@@ -102,7 +102,7 @@ url="${*: -1}"
 case "$url" in
   */api/token) echo token ;;
   */meta-data/*) path="${url#*/meta-data/}"; cat "$STUB_DIR/imds-${path//\//-}" 2>/dev/null || exit 22 ;;
-  */api/generate) cat "$STUB_DIR/generate" 2>/dev/null || printf '%s\n' '{"response":"Hi","done":false}' '{"done":true}' ;;
+  */api/generate) cat "$STUB_DIR/generate" 2>/dev/null || printf '%s\n' '{"response":"Hi"}' '{"done":true}' ;;
 esac
 """
 )
@@ -110,12 +110,15 @@ esac
 _SLEEP = _GENERIC + "exit 0\n"
 #: `systemctl start --no-block geusemaker-models.service` runs the model puller in the background, as systemd
 #: would, when the stub folder has `run-models`.
-_SYSTEMCTL = _GENERIC + r"""
+_SYSTEMCTL = (
+    _GENERIC
+    + r"""
 if [ "$*" = "start --no-block geusemaker-models.service" ] && [ -e "$STUB_DIR/run-models" ]; then
   "$GM_ROOT/opt/geusemaker/pull-models.sh" >/dev/null 2>&1 &
 fi
 exit 0
 """
+)
 _PGREP = _GENERIC + '[ -e "$STUB_DIR/ssm-session" ]\n'
 _MOUNTPOINT = _GENERIC + '[ -e "$STUB_DIR/mounted" ]\n'
 STUBS = {

@@ -206,7 +206,7 @@ def _images(root: Path, log: Path) -> None:
 
 def mirror_path(image: str) -> str:
     """Where a docker.io image lives in a registry mirror: official images under library/."""
-    return image if "/" in image.split(":")[0] else f"library/{image}"
+    return image if "/" in image.split(":", maxsplit=1)[0] else f"library/{image}"
 
 
 def _image_tar(root: Path) -> bytes:

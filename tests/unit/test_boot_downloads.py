@@ -123,7 +123,8 @@ def test_a_stack_without_models_pulls_every_image_at_once_and_has_no_puller(tmp_
     assert sim.run().returncode == 0, sim.log()
     compose = [c for c in sim.calls() if c.startswith("docker compose -p")]
     assert [c.rsplit(" pull ", 1)[-1] for c in compose] == ["--quiet qdrant postgres"], compose
-    assert "/opt/geusemaker/pull-models.sh" not in render(
-        BootContext(validate_data({"name": "s", "ollama": {"models": []}}), "us-east-1")
-    ).files
+    assert (
+        "/opt/geusemaker/pull-models.sh"
+        not in render(BootContext(validate_data({"name": "s", "ollama": {"models": []}}), "us-east-1")).files
+    )
     assert set(sim.status()["phases"]) == {"images", "services"}

@@ -136,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(404, {"error": f"model '{name}' not found"})
             LOADED[name] = time.time()
             if doc.get("stream", True) and path == "/api/generate":  # Ollama streams by default: one line a token
-                lines = [{"model": name, "response": "ok", "done": False}, {"model": name, "response": "", "done": True}]
+                lines = [{"model": name, "response": "ok", "done": False}, {"model": name, "done": True}]
                 body = "".join(json.dumps(line) + "\n" for line in lines).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
