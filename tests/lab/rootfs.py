@@ -197,7 +197,7 @@ def _images(root: Path, log: Path) -> None:
         "registry=$!; dockerd >/var/tmp/dockerd.log 2>&1 & pid=$!; "
         "for i in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 1; done; "
         + " && ".join(pushes)
-        + "; rc=$?; kill $pid; wait $pid; kill $registry; wait $registry; rm -f /var/log/lab-registry.log; exit $rc"
+        + "; rc=$?; kill $pid; wait $pid; kill $registry; wait $registry; exit $rc"
     )
     _run(["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--capability=all", "--private-network",
           "-D", str(root), "/bin/bash", "-c", script], log)  # fmt: skip
