@@ -54,10 +54,11 @@ class Boot:
 
 
 def image_pulls(machine: LabMachine) -> Counter[str]:
-    """Pulls per repository: manifest GETs by tag in the registry's access log."""
+    """Pulls per repository: manifest GETs in the registry's access log (dockerd asks for the tag with HEAD, then
+    GETs the manifest by digest: one GET per image pulled)."""
     path = machine.root / REGISTRY_LOG
     text = path.read_text(errors="replace") if path.exists() else ""
-    return Counter(re.findall(r'"GET /v2/(\S+)/manifests/(?!sha256:)\S+ HTTP/[\d.]+" 200', text))
+    return Counter(re.findall(r'"GET /v2/(\S+)/manifests/\S+ HTTP/[\d.]+" 200', text))
 
 
 def boot_to_first_token(machine: LabMachine, before: Counter[str]) -> Boot:
