@@ -128,3 +128,14 @@ def test_a_stack_without_models_pulls_every_image_at_once_and_has_no_puller(tmp_
         not in render(BootContext(validate_data({"name": "s", "ollama": {"models": []}}), "us-east-1")).files
     )
     assert set(sim.status()["phases"]) == {"images", "services"}
+
+
+def test_the_first_token_request_is_not_activity_for_the_idle_guard(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, lifecycle={"idle_stop_minutes": 30})
+    assert sim.run(sim.root / "opt/geusemaker/pull-models.sh").returncode == 0, sim.log()
+    sim.container_log("ollama", '[GIN] 2026/11/25 - 10:00:00 | 200 | 2.1s | 172.18.0.1 | POST "/api/generate"\n')
+    (tmp_path / "uptime").write_text("600.00 0\n")
+    guard = sim.run(sim.root / "opt/geusemaker/guard.sh", GM_UPTIME_FILE=str(tmp_path / "uptime"))
+    assert guard.returncode == 0, guard.stderr
+    assert (sim.root / "run/geusemaker/activity").read_text().strip() == "", "the boot's own request kept it up"
+    assert (sim.root / "run/geusemaker/idle_since").exists(), "the idle clock runs"
