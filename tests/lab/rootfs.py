@@ -31,6 +31,8 @@ PACKAGES = (
     "docker-compose", "python3", "curl", "ca-certificates", "iproute2", "procps", "kmod", "netbase",
     "busybox-static", "bash", "gawk", "docker-registry",
 )  # fmt: skip
+#: Another recipe's root built this recently is kept (a sibling checkout may be using it).
+KEEP_RECENT_S = 3 * 3600
 HOST_PACKAGES = ("debootstrap", "systemd-container")
 #: where each stand-in goes in the instance root
 PLACES = {
@@ -97,10 +99,14 @@ def pristine_root(log: Path | None = None) -> Path:
 
 
 def _prune(keep: set[str]) -> None:
-    """Delete the roots of older recipes (about 600 MB each) that no build holds."""
+    """Delete the roots of other recipes (about 600 MB each) that nobody holds and nobody built lately (another
+    checkout of the project may be testing with one)."""
     for home in CACHE.iterdir():
         if not home.is_dir() or home.name in keep:
             continue
+        with contextlib.suppress(OSError):
+            if time.time() - (home / "ready").stat().st_mtime < KEEP_RECENT_S:
+                continue
         with (CACHE / f"{home.name}.lock").open("w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -114,10 +120,22 @@ def _base_hash() -> str:
     return hashlib.sha256(f"{SUITE} {' '.join(PACKAGES)}".encode()).hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def held(root: Path) -> Iterator[None]:
+    """Hold a cached root (its lock, shared) while machines are copied from it: no other recipe's build prunes
+    it meanwhile (a prune skips a root whose lock anyone holds)."""
+    with (CACHE / f"{root.parent.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
 def _cached(key: str, build: Callable[[Path, Path], None], log: Path | None) -> Path:
     home = CACHE / key
     root = home / "root"
     CACHE.mkdir(parents=True, exist_ok=True)
+    with held(root):  # shared: a root in use by another session is ready, and may be used at once
+        if (home / "ready").exists():
+            return root
     with _locked(CACHE / f"{key}.lock"):
         if (home / "ready").exists():
             return root

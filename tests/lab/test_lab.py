@@ -6,6 +6,7 @@ They need root and systemd-nspawn; elsewhere they skip and say why. `scripts/tes
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ pytestmark = [pytest.mark.lab, pytest.mark.skipif(lab_unavailable() is not None,
 
 
 @pytest.fixture(scope="session")
-def pristine() -> Path:
-    return rootfs.pristine_root()
+def pristine() -> Iterator[Path]:
+    root = rootfs.pristine_root()
+    with rootfs.held(root):
+        yield root
 
 
 @pytest.fixture
