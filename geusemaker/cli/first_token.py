@@ -100,7 +100,8 @@ def wait_for_health(
 
     Returns the health verdict and the last status.json read.
     """
-    from geusemaker.cli.health_cmd import show_report
+    from rich.markup import escape
+
     from geusemaker.cli.render import err, message
     from geusemaker.cli.session import open_store
     from geusemaker.health.runner import HealthChecker
@@ -114,6 +115,8 @@ def wait_for_health(
     record_health(open_store(), plan.name, report.overall, failures)
     if report.overall != "healthy":
         message(f"[yellow]{plan.name} is up but {report.overall}[/]; its resources are kept. What failed:")
-        show_report(report)
+        for check in report.checks:  # on stderr: stdout is the result alone (one JSON document with --output json)
+            if check.status != "ok":
+                message(f"  {check.status:>7}  {check.name}: {escape(check.detail)}")
         message(f"  look closer: geusemaker logs {plan.name} --service boot   (or --service ollama)")
     return report.overall, checker.last_boot_status
