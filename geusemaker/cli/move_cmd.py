@@ -48,7 +48,7 @@ def move(
     store = open_store()
     record = _recorded(store, name)
     clients = ctx.obj.aws(record.region)
-    same_target(record, clients.target)
+    same_target(record, clients)
     catalog = load_catalog()
     with locked(name):
         rates = PricingService(clients, catalog, JsonCache(paths.cache_dir() / "aws-answers.json"))
