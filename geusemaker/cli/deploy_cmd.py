@@ -107,18 +107,11 @@ def deploy(
     from geusemaker.cli.kept_data import check_name, check_plan
     from geusemaker.cli.plan_view import show_exposure, show_plan
     from geusemaker.cli.render import message, print_json
-    from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
     from geusemaker.orchestration.rehearsal import rehearse
 
     clock = CommandClock()
-    answers: Path | None = None
-    if config is not None:
-        stack: DeploymentConfig | None = load_config(config)
-    elif plan_file is not None:
-        stack = None  # the saved plan carries its configuration
-    else:
-        stack, answers = _from_wizard(ctx.obj, save_config, force)
+    stack, answers = _stack(ctx.obj, config, plan_file, save_config, force, clock)
     with _answers_kept(answers):
         if not dry_run and not yes and not sys.stdin.isatty():
             raise UsageError("not a terminal: pass --yes to deploy without confirmation")
@@ -131,12 +124,14 @@ def deploy(
 
             with clock.phase("plan"):
                 plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
-            kept = None if dry_run else check_name(plan.name, yes=yes, fresh_data=fresh_data)
+            with clock.questions():
+                kept = None if dry_run else check_name(plan.name, yes=yes, fresh_data=fresh_data)
             if kept is not None:
                 check_plan(kept, [(p.region, p.availability_zone) for p in (plan.placement, *plan.fallbacks)])
         else:
             assert stack is not None
-            kept = check_name(stack.name, yes=yes, fresh_data=fresh_data, dry_run=dry_run)
+            with clock.questions():
+                kept = check_name(stack.name, yes=yes, fresh_data=fresh_data, dry_run=dry_run)
             with clock.phase("plan"):
                 plan, clients = make_plan(ctx.obj, stack, show_blocked=show, kept=kept)
         rehearse(plan)  # the executor in display mode: every step's inputs resolve, or nothing runs
@@ -150,11 +145,32 @@ def deploy(
             show_exposure(plan.config)
         else:
             show_plan(plan)
-        if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
+        if not _confirmed(plan, yes, clock):
             message(f"Not deployed: nothing was created.{_answers_note(answers)}")
             raise typer.Exit(1)
         launched = _apply(plan, clients, keep_on_failure, clock)
     finish_launch(plan, launched, clients, clock, health_timeout, output)
+
+
+def _stack(
+    state: AppContext, config: Path | None, plan_file: Path | None, save_config: Path | None, force: bool,
+    clock: CommandClock,
+) -> tuple[DeploymentConfig | None, Path | None]:  # fmt: skip
+    """The stack to deploy and the file keeping the wizard's answers: from the config, the saved plan, or the wizard."""
+    from geusemaker.config_io import load_config
+
+    if config is not None:
+        return load_config(config), None
+    if plan_file is not None:
+        return None, None  # the saved plan carries its configuration
+    with clock.questions():
+        return _from_wizard(state, save_config, force)
+
+
+def _confirmed(plan: Plan, yes: bool, clock: CommandClock) -> bool:
+    """The user's go-ahead (asked unless `--yes`); the time at the prompt is not the stack's."""
+    with clock.questions():
+        return yes or typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True)
 
 
 def _from_wizard(state: AppContext, save_config: Path | None, force: bool) -> tuple[DeploymentConfig, Path]:

@@ -41,6 +41,15 @@ class CommandClock:
             self.phases[name] = self.phases.get(name, 0.0) + self._clock() - begun
 
     @contextmanager
+    def questions(self) -> Iterator[None]:
+        """Time spent waiting for the user's answers: not part of the time to first token."""
+        begun = self._clock()
+        try:
+            yield
+        finally:
+            self.started_at += self._clock() - begun
+
+    @contextmanager
     def apply(self) -> Iterator[None]:
         """The executor's run: 'create resources' until the instance step starts, 'launch' from then on."""
         begun = self._clock()

@@ -117,3 +117,14 @@ def test_a_run_that_fails_before_the_launch_counts_as_creating_resources() -> No
     with pytest.raises(RuntimeError), clock.apply():
         raise RuntimeError("the vpc step failed")
     assert clock.phases == {"create resources": 2.0}
+
+
+def test_time_spent_answering_questions_is_not_counted() -> None:
+    ticks = iter([0.0, 100.0, 100.0, 102.0])  # 100 s at the prompt, then a 2 s plan
+    clock = CommandClock(wall=lambda: 1_000.0, clock=lambda: next(ticks))
+    with clock.questions():
+        pass
+    with clock.phase("plan"):
+        pass
+    assert clock.started_at == 1_100.0
+    assert clock.phases == {"plan": 2.0}
