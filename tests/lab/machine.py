@@ -64,20 +64,19 @@ class LabMachine:
     config: DeploymentConfig
     workdir: Path
     spot: bool = False
+    #: the EBS data volume's disk image: another machine's, for a new instance on kept data (None: a new one)
+    volume: Path | None = None
     #: where the data lives (None: what `storage.data` gives a new stack)
     layout: DataLayout | None = None
     userdata: RenderedUserData = field(init=False)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     loop: str = field(default="", init=False)
     boots: int = field(default=0, init=False)
-    #: whether the stack has a data volume (a loop device stands in for it)
-    volume: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         region = self.region
         context = BootContext(self.config, region, spot=self.spot, file_system_id=FILE_SYSTEM_ID, layout=self.layout)
         self.userdata = render(context)
-        self.volume = has_volume(context.data_layout)
 
     @property
     def data_layout(self) -> DataLayout:
@@ -100,10 +99,10 @@ class LabMachine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(self.root)], check=True)
         self.efs.mkdir(exist_ok=True)
-        if self.volume:  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
-            with (self.workdir / "ebs.img").open("wb") as disk:
+        if has_volume(self.data_layout) and self.volume is None:  # a sparse file (4 GiB, not ebs_gb)
+            self.volume = self.workdir / "ebs.img"
+            with self.volume.open("wb") as disk:
                 disk.truncate(4 * 2**30)
-            self._seed_images()
         seed = self.root / "var/lib/cloud/seed/nocloud"
         seed.mkdir(parents=True, exist_ok=True)
         (seed / "user-data").write_bytes(self.userdata.payload)
@@ -117,19 +116,6 @@ class LabMachine:
         (self.root / "var/lib/lab/ssm/parameters.tsv").write_text("".join(lines))
         with (self.root / "etc/hosts").open("a") as hosts:
             hosts.write(f"{EFS_ADDRESS} {FILE_SYSTEM_ID}.efs.{self.region}.amazonaws.com\n")
-
-    def _seed_images(self) -> None:
-        """Put the lab's images in Docker's store on the volume (its data-root), as the boot's pulls would: the lab
-        has no registry. The volume is formatted as the boot would (ext4, label gm-data), so the boot keeps it."""
-        disk, mount = self.workdir / "ebs.img", self.workdir / "ebs-seed"
-        subprocess.run(["mkfs.ext4", "-q", "-L", "gm-data", str(disk)], check=True)
-        mount.mkdir()
-        subprocess.run(["mount", "-o", "loop", str(disk), str(mount)], check=True)
-        try:
-            subprocess.run(["cp", "-a", str(self.root / "var/lib/docker"), str(mount / "docker")], check=True)
-        finally:
-            subprocess.run(["umount", str(mount)], check=True)
-        mount.rmdir()
 
     def fault(self, command: str) -> None:
         """Make a stand-in (nvidia-ctk, nvidia-smi) fail from now on."""
@@ -150,9 +136,9 @@ class LabMachine:
             f"--bind={self.efs}:/srv/lab-efs",
             "-D", str(self.root),
         ]  # fmt: skip
-        if self.volume:
+        if has_volume(self.data_layout):
             if not self.loop:
-                self.loop = subprocess.run(["losetup", "--find", "--show", str(self.workdir / "ebs.img")],
+                self.loop = subprocess.run(["losetup", "--find", "--show", str(self.volume)],
                                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
             command.insert(-2, f"--bind={self.loop}:/dev/nvme1n1")
         # Docker inside needs writable cgroup controllers on a host with the legacy (v1) hierarchy.
@@ -233,12 +219,16 @@ class LabMachine:
                 self.process.kill()
                 self.process.wait(timeout=60)
 
-    def destroy(self) -> None:
-        """Stop the machine and delete its disk (never while anything is still mounted under it)."""
+    def release_volume(self) -> None:
+        """Detach the data volume (the machine is off): another machine may attach it."""
         self.kill()
         if self.loop:
             subprocess.run(["losetup", "--detach", self.loop], check=False)
             self.loop = ""
+
+    def destroy(self) -> None:
+        """Stop the machine and delete its disk (never while anything is still mounted under it)."""
+        self.release_volume()
         mounts = Path("/proc/mounts").read_text()
         if f" {self.workdir}/" in mounts:
             raise LabError(f"something is still mounted under {self.workdir}; not deleting it")
