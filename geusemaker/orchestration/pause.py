@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from geusemaker.orchestration.executor import StepEvent, StepFailed, run_steps
 from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import kind
 from geusemaker.orchestration.launch import Launched, RegionExhausted, capacity_exhausted
+from geusemaker.orchestration.replacement import scale_to_zero
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
 
@@ -36,6 +38,7 @@ def stop(clients: AwsClients, store: StateStore, name: str, *, waiter_delay_s: i
         raise UsageError(
             f"{name!r} cannot be stopped (status {status})", hint=f"See it with `geusemaker status {name}`."
         )
+    scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # the group must not replace it
     instances = [r for r in store.resources(name) if r.kind in INSTANCE_KINDS]
     report = Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(instances)
     if report.failed:
@@ -76,11 +79,13 @@ def start(
     tags = stack_tags(plan.config.tags, str(record.facts.get("stack_id") or uuid.uuid4().hex))
     run = RegionRun(clients, store, plan.config, region, tags, uuid.uuid4().hex[:16], waiter_delay_s=waiter_delay_s,
                     kept=kept, outputs=outputs)  # fmt: skip
-    steps = [step for step in plan.steps if step.kind in ("instance", "data-volume")]
+    steps = [step for step in plan.steps if step.kind in ("instance", "data-volume", "autoscaling-group")]
     begun = time.time()
     try:
         run_steps(steps, create_handlers(run), on_event, outputs=run.outputs)
     except (StepFailed, KeyboardInterrupt) as error:
+        with contextlib.suppress(UserError):  # the start's own error comes first
+            scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # nothing may come back by itself
         launched = [r for r in store.resources(name) if r.created_at >= begun and not kind(r.kind).keep]
         Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(launched)
         cause = error.cause if isinstance(error, StepFailed) else error

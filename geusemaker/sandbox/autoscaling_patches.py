@@ -1,0 +1,42 @@
+"""Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`, a deleted group's scaling
+policies go with it, and a group whose Launch process is suspended launches nothing (the sandbox's stand-in for
+spot capacity being gone).
+
+Imports moto: used by the sandbox server process and by tests that run moto in-process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def install() -> None:
+    """Apply the patches (called once per process by `patches.install`)."""
+    from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.core.responses import ActionResult
+
+    original_put = AutoScalingResponse.put_scaling_policy
+    original_replace = FakeAutoScalingGroup.replace_autoscaling_group_instances
+    original_delete = AutoScalingBackend.delete_auto_scaling_group
+
+    def put_scaling_policy(self: Any) -> Any:
+        answer = original_put(self)
+        result = answer.result if isinstance(answer, ActionResult) else None
+        if isinstance(result, dict) and "PolicyArn" in result:
+            return ActionResult({"PolicyARN": result["PolicyArn"]})
+        return answer
+
+    def replace_instances(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+        if any(p.get("ProcessName") == "Launch" for p in self.suspended_processes):
+            return
+        original_replace(self, count_needed, propagated_tags)
+
+    def delete_group(self: Any, group_name: str) -> None:
+        original_delete(self, group_name)
+        for name in [n for n, p in self.policies.items() if p.auto_scaling_group_name == group_name]:
+            del self.policies[name]
+
+    AutoScalingBackend.delete_auto_scaling_group = delete_group  # type: ignore[method-assign]
+    AutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_instances  # type: ignore[method-assign]
