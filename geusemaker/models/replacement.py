@@ -65,8 +65,11 @@ def overrides_for(shapes: tuple[ZoneTypes, ...], zone: str, market: str) -> tupl
 
 
 def planned_price(shapes: tuple[ZoneTypes, ...], zone: str, market: str, instance_type: str) -> float | None:
-    """The plan's hourly price of `instance_type` in `zone` and `market` (None when the plan did not price it)."""
-    for shape in shapes:
-        if shape.zone == zone and shape.market == market and shape.price(instance_type) is not None:
+    """The plan's hourly price of `instance_type` in `zone` and `market`; on-demand prices are the same in every
+    zone of a region, so another zone's answers for on-demand. None when the plan did not price it."""
+    for shape in sorted(shapes, key=lambda s: s.zone != zone):
+        if shape.market != market or (shape.zone != zone and market != "on-demand"):
+            continue
+        if shape.price(instance_type) is not None:
             return shape.price(instance_type)
     return None

@@ -1,6 +1,7 @@
 """Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`, a deleted group's scaling
-policies go with it, and a group whose Launch process is suspended launches nothing (the sandbox's stand-in for
-spot capacity being gone).
+policies go with it, a group whose Launch process is suspended launches nothing (the sandbox's stand-in for
+spot capacity being gone), and an instance a group launches from a template with a root device has one root
+volume, not moto's default one besides (which would outlive it).
 
 Imports moto: used by the sandbox server process and by tests that run moto in-process.
 """
@@ -30,7 +31,11 @@ def install() -> None:
     def replace_instances(self: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
         if any(p.get("ProcessName") == "Launch" for p in self.suspended_processes):
             return
+        before = {state.instance.id for state in self.instance_states}
         original_replace(self, count_needed, propagated_tags)
+        for state in self.instance_states:
+            if state.instance.id not in before:
+                _drop_shadowed_volumes(self.ec2_backend, state.instance)
 
     def delete_group(self: Any, group_name: str) -> None:
         original_delete(self, group_name)
@@ -40,3 +45,13 @@ def install() -> None:
     AutoScalingBackend.delete_auto_scaling_group = delete_group  # type: ignore[method-assign]
     AutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_instances  # type: ignore[method-assign]
+
+
+def _drop_shadowed_volumes(ec2: Any, instance: Any) -> None:
+    """Delete the volumes attached to `instance` that its device mapping no longer names (moto's default root)."""
+    mapped = {device.volume_id for device in instance.block_device_mapping.values()}
+    for volume in list(ec2.volumes.values()):
+        attachment = volume.attachment
+        if attachment is not None and attachment.instance is instance and volume.id not in mapped:
+            volume.attachment = None
+            ec2.volumes.pop(volume.id, None)
