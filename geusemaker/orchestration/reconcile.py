@@ -120,6 +120,6 @@ def _shapes(record: DeploymentRecord) -> tuple[ZoneTypes, ...]:
         for step in region.get("steps", []) if isinstance(region, dict) else []:
             if isinstance(step, dict) and step.get("kind") == "autoscaling-group":
                 for shape in step.get("spec", {}).get("shapes", []):
-                    shapes.append(ZoneTypes(str(shape.get("zone")), str(shape.get("market")),
-                                            tuple(shape.get("instance_types", ())), tuple(shape.get("hourly_usd", ()))))  # fmt: skip
+                    types, prices = tuple(shape.get("instance_types", ())), tuple(shape.get("hourly_usd", ()))
+                    shapes.append(ZoneTypes(str(shape.get("zone")), str(shape.get("market")), types, prices))
     return tuple(shapes)
