@@ -143,7 +143,7 @@ def error_response(service: str, code: str, message: str) -> tuple[int, dict[str
     if service in {"ec2"}:
         body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors></Response>"
         return 400, {}, body.encode()
-    if service in {"iam", "sts"}:
+    if service in {"iam", "sts", "auto-scaling"}:
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
             "<RequestId>1</RequestId></ErrorResponse>"
