@@ -81,6 +81,8 @@ case "$1 $2" in
       *--volume-ids*) echo available ;;
       *) cat "$STUB_DIR/ec2-volumes.txt" 2>/dev/null || true ;;
     esac ;;
+  "autoscaling describe-auto-scaling-instances") cat "$STUB_DIR/asg-group" 2>/dev/null || echo None ;;
+  "autoscaling terminate-instance-in-auto-scaling-group") [ ! -e "$STUB_DIR/fail-asg-terminate" ] || exit 1 ;;
 esac
 """
 )

@@ -31,6 +31,10 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
     instance = next(
         i for i, tags in world.tags.items() if i.startswith("i-") and tags.get("geusemaker:deployment") == "policy"
     )
+    assert cli("--sandbox", "stop", "policy").code == 0
+    assert cli("--sandbox", "start", "policy").code == 0
+    world.observe(shared_sandbox)  # the instance the start launched
+    assert cli("--sandbox", "status", "policy", "--refresh").code == 0
     assert cli("--sandbox", "destroy", "policy", "--yes", "--delete-data").code == 0
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
@@ -43,6 +47,12 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
         else {"ec2:CreateVolume", "ec2:AttachVolume", "ec2:DeleteVolume"}
     )
     assert expected <= actions
+    replacement = {
+        "autoscaling:CreateAutoScalingGroup", "autoscaling:AttachInstances", "autoscaling:SetDesiredCapacity",
+        "autoscaling:UpdateAutoScalingGroup", "autoscaling:PutScalingPolicy", "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DisableAlarmActions", "autoscaling:DeleteAutoScalingGroup", "cloudwatch:DeleteAlarms",
+    }  # fmt: skip
+    assert replacement <= actions, replacement - actions
     assert "iam:AttachRolePolicy" not in actions, "the instance role has inline policies only"
     assert "iam:CreatePolicy" not in actions, "the sandbox holds the boundary, as an administrator's account would"
     denied = sorted(
