@@ -112,6 +112,7 @@ def kept_cost(state: object, name: str, region: str) -> float | None:
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.session import open_store
     from geusemaker.models.config import DeploymentConfig
+    from geusemaker.models.replacement import ALARM_MONTHLY_USD
     from geusemaker.orchestration.kinds import kind
     from geusemaker.planning.cost import kept_data_monthly
     from geusemaker.services.cache import JsonCache
@@ -125,6 +126,8 @@ def kept_cost(state: object, name: str, region: str) -> float | None:
     clients = state.aws(region)  # type: ignore[attr-defined]
     pricing = PricingService(clients, load_catalog(), JsonCache(paths.cache_dir() / "aws-answers.json"))
     monthly = kept_data_monthly(DeploymentConfig.model_validate(record.config), kinds, pricing.resource_rates(region))
+    alarms = sum(r.kind == "alarm" for r in store.resources(name))  # a stopped stack keeps its fallback alarm
+    monthly = round(monthly + alarms * ALARM_MONTHLY_USD, 2) if monthly is not None and alarms else monthly
     store.update_facts(name, kept_monthly_usd=monthly)
     return monthly
 

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.awsfakes import boto_client, count_resources, tagged_resources
+import pytest
+
+from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
 
@@ -137,6 +139,7 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
 
     assert cli("--sandbox", "stop", "lifeboat").code == 0
     assert not _alarms(shared_sandbox, "lifeboat")[0]["ActionsEnabled"], "a stopped stack never falls back"
+    stopped_monthly = _status(cli, "lifeboat")["stopped_monthly_usd"]
     assert cli("--sandbox", "sandbox", "interrupt", "lifeboat").code == 2, "nothing runs"
     assert cli("--sandbox", "start", "lifeboat").code == 0
     assert _alarms(shared_sandbox, "lifeboat")[0]["ActionsEnabled"], "start enables the fallback again"
@@ -154,6 +157,64 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
     assert status["events"][-1]["hourly_usd"] is not None, "priced from the plan's on-demand candidates"
     assert _data_volume(shared_sandbox, "lifeboat") == volume
 
+    assert cli("--sandbox", "destroy", "lifeboat", "--yes").code == 0
+    kept = next(d for d in json.loads(cli("--sandbox", "list", "-o", "json").out) if d["name"] == "lifeboat")
+    assert round(stopped_monthly - kept["kept_monthly_usd"], 2) == 0.10, "a stopped stack pays for its alarm"
     assert cli("--sandbox", "destroy", "lifeboat", "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, "lifeboat") == []
     assert count_resources(shared_sandbox) == before, "groups, policies and the alarm included"
+
+
+def test_a_guard_that_scaled_the_group_to_zero_shows_a_stopped_stack_that_starts_again(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    deployed = cli("--sandbox", "deploy", "-c", _config(tmp_path, "sleeper", EBS, market="spot"), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    instance = json.loads(deployed.out)["instance_id"]
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    # what the guard does on the instance after its drain
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=instance, ShouldDecrementDesiredCapacity=True)
+    status = _status(cli, "sleeper")
+    assert status["status"] == "stopped" and status["instance_id"] is None
+    assert "stopped by the idle guard/deadline; data kept" in status["detail"]
+    assert status["events"][-1]["event"] == "scaled-to-zero" and status["events"][-1]["instance_id"] == instance
+    assert count_resources(shared_sandbox)["instances"] == before["instances"], "nothing replaced it"
+    assert cli("--sandbox", "start", "sleeper").code == 0
+    status = _status(cli, "sleeper")
+    group = next(iter(_groups(shared_sandbox, "sleeper").values()))
+    assert status["status"] == "running" and [i["InstanceId"] for i in group["Instances"]] == [status["instance_id"]]
+    assert cli("--sandbox", "destroy", "sleeper", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_stop_and_destroy_failing_at_each_group_call_finish_on_a_rerun(
+    cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = count_resources(shared_sandbox)
+    assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "stubborn", EBS), "--yes").code == 0
+    faults = Faults().install(monkeypatch)
+    assert cli("--sandbox", "stop", "stubborn").code == 0
+    stop_calls = [c for c in faults.mutating_calls() if c[0].split(".")[0] in ("auto-scaling", "cloudwatch")]
+    assert {c.split(".")[1] for c, _ in stop_calls} == {"SetDesiredCapacity", "DisableAlarmActions"}
+    assert cli("--sandbox", "start", "stubborn").code == 0
+    for call, occurrence in stop_calls:
+        faults.calls.clear()
+        faults._seen.clear()
+        faults.fail = {(call, occurrence): ("AccessDenied", f"injected fault in {call}")}
+        failed = cli("--sandbox", "stop", "stubborn")
+        assert failed.code == 1 and f"injected fault in {call}" in failed.err, failed.err
+        assert "Traceback" not in failed.err and "bug" not in failed.err
+        faults.fail = {}
+        assert cli("--sandbox", "stop", "stubborn").code == 0, "a rerun finishes the stop"
+        assert _status(cli, "stubborn")["status"] == "stopped"
+        assert cli("--sandbox", "start", "stubborn").code == 0
+    faults.calls.clear()
+    faults._seen.clear()
+    faults.fail = {("auto-scaling.DeleteAutoScalingGroup", 1): ("AccessDenied", "injected fault")}
+    first = cli("--sandbox", "destroy", "stubborn", "--yes", "--delete-data")
+    assert first.code == 1 and "autoscaling-group" in first.err, first.err
+    assert _status(cli, "stubborn")["status"] == "destroy-incomplete"
+    faults.fail = {}
+    assert cli("--sandbox", "destroy", "stubborn", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
