@@ -1,7 +1,8 @@
-"""Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`, a deleted group's scaling
-policies go with it, a group whose Launch process is suspended launches nothing (the sandbox's stand-in for
-spot capacity being gone), and an instance a group launches from a template with a root device has one root
-volume, not moto's default one besides (which would outlive it).
+"""Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`, a deleted group's
+scaling policies go with it, terminating an instance that is in no group is a ValidationError, a group
+whose Launch process is suspended launches nothing (the sandbox's stand-in for spot capacity being gone),
+and an instance a group launches from a template with a root device has one root volume, not moto's
+default one besides (which would outlive it).
 
 Imports moto: used by the sandbox server process and by tests that run moto in-process.
 """
@@ -20,6 +21,7 @@ def install() -> None:
     original_put = AutoScalingResponse.put_scaling_policy
     original_replace = FakeAutoScalingGroup.replace_autoscaling_group_instances
     original_delete = AutoScalingBackend.delete_auto_scaling_group
+    original_terminate = AutoScalingBackend.terminate_instance
 
     def put_scaling_policy(self: Any) -> Any:
         answer = original_put(self)
@@ -42,6 +44,14 @@ def install() -> None:
         for name in [n for n, p in self.policies.items() if p.auto_scaling_group_name == group_name]:
             del self.policies[name]
 
+    def terminate_instance(self: Any, instance_id: str, should_decrement: bool) -> Any:
+        from moto.autoscaling.exceptions import ValidationError
+
+        if not any(s.instance.id == instance_id for g in self.autoscaling_groups.values() for s in g.instance_states):
+            raise ValidationError(f"Instance Id not found - No managed instance found for instance ID: {instance_id}")
+        return original_terminate(self, instance_id, should_decrement)
+
+    AutoScalingBackend.terminate_instance = terminate_instance  # type: ignore[method-assign]
     AutoScalingBackend.delete_auto_scaling_group = delete_group  # type: ignore[method-assign]
     AutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_instances  # type: ignore[method-assign]
