@@ -80,6 +80,7 @@ def start(
     run = RegionRun(clients, store, plan.config, region, tags, uuid.uuid4().hex[:16], waiter_delay_s=waiter_delay_s,
                     kept=kept, outputs=outputs)  # fmt: skip
     steps = [step for step in plan.steps if step.kind in ("instance", "data-volume", "autoscaling-group")]
+    scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # a group still trying to replace stops
     begun = time.time()
     try:
         run_steps(steps, create_handlers(run), on_event, outputs=run.outputs)

@@ -1,8 +1,8 @@
-"""Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`, a deleted group's
-scaling policies go with it, terminating an instance that is in no group is a ValidationError, a group
-whose Launch process is suspended launches nothing (the sandbox's stand-in for spot capacity being gone),
-and an instance a group launches from a template with a root device has one root volume, not moto's
-default one besides (which would outlive it).
+"""Auto Scaling in the sandbox as AWS answers it: PutScalingPolicy returns `PolicyARN`; a deleted group's
+scaling policies go with it; attaching past the group's maximum size is refused; terminating an instance
+that is in no group is a ValidationError; a group whose Launch process is suspended launches nothing (the
+sandbox's stand-in for spot capacity being gone); and an instance a group launches from a template with a
+root device has one root volume, not moto's default one besides (which would outlive it).
 
 Imports moto: used by the sandbox server process and by tests that run moto in-process.
 """
@@ -22,6 +22,7 @@ def install() -> None:
     original_replace = FakeAutoScalingGroup.replace_autoscaling_group_instances
     original_delete = AutoScalingBackend.delete_auto_scaling_group
     original_terminate = AutoScalingBackend.terminate_instance
+    original_attach = AutoScalingBackend.attach_instances
 
     def put_scaling_policy(self: Any) -> Any:
         answer = original_put(self)
@@ -51,6 +52,17 @@ def install() -> None:
             raise ValidationError(f"Instance Id not found - No managed instance found for instance ID: {instance_id}")
         return original_terminate(self, instance_id, should_decrement)
 
+    def attach_instances(self: Any, group_name: str, instance_ids: list[str]) -> None:
+        from moto.autoscaling.exceptions import ValidationError
+
+        group = self.autoscaling_groups[group_name]
+        if (group.desired_capacity or 0) + len(instance_ids) > (group.max_size or 0):
+            raise ValidationError(
+                "The instances cannot be attached: the desired capacity would exceed the group's maximum size"
+            )
+        original_attach(self, group_name, instance_ids)
+
+    AutoScalingBackend.attach_instances = attach_instances  # type: ignore[method-assign]
     AutoScalingBackend.terminate_instance = terminate_instance  # type: ignore[method-assign]
     AutoScalingBackend.delete_auto_scaling_group = delete_group  # type: ignore[method-assign]
     AutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]

@@ -218,3 +218,28 @@ def test_stop_and_destroy_failing_at_each_group_call_finish_on_a_rerun(
     faults.fail = {}
     assert cli("--sandbox", "destroy", "stubborn", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
+
+
+def test_an_interruption_the_group_cannot_replace_shows_interrupted_and_start_brings_it_back(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    config = _config(tmp_path, "stranded", EBS, market="spot")
+    deployed = cli("--sandbox", "deploy", "-c", config, "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    first = json.loads(deployed.out)["instance_id"]
+    (name,) = _groups(shared_sandbox, "stranded")
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=["Launch"])  # no spot capacity left
+    assert cli("--sandbox", "sandbox", "interrupt", "stranded").code == 0
+    status = _status(cli, "stranded")
+    assert status["status"] in ("interrupted", "terminated") and status["instance_id"] == first
+    assert _groups(shared_sandbox, "stranded")[name]["Instances"] == []
+    started = cli("--sandbox", "start", "stranded")
+    assert started.code == 0, started.err
+    status = _status(cli, "stranded")
+    group = _groups(shared_sandbox, "stranded")[name]
+    assert status["status"] == "running" and status["instance_id"] != first
+    assert (group["DesiredCapacity"], [i["InstanceId"] for i in group["Instances"]]) == (1, [status["instance_id"]])
+    assert cli("--sandbox", "destroy", "stranded", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
