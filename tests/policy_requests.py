@@ -27,11 +27,12 @@ IAM_PREFIX = {
 }  # fmt: skip
 EC2_KINDS = {"vpc": "vpc", "subnet": "subnet", "igw": "internet-gateway", "rtb": "route-table",
              "sg": "security-group", "lt": "launch-template", "i": "instance", "fleet": "fleet",
-             "eni": "network-interface", "vol": "volume"}  # fmt: skip
-_EC2_ID = re.compile(r"^(vpc|subnet|igw|rtb|sg|lt|i|fleet|eni|rtbassoc|vol)-[0-9a-f]+$")
+             "eni": "network-interface", "vol": "volume", "snap": "snapshot"}  # fmt: skip
+_EC2_ID = re.compile(r"^(vpc|subnet|igw|rtb|sg|lt|i|fleet|eni|rtbassoc|vol|snap)-[0-9a-f]+$")
 _CREATES = {"CreateVpc": "vpc", "CreateSubnet": "subnet", "CreateInternetGateway": "internet-gateway",
             "CreateRouteTable": "route-table", "CreateSecurityGroup": "security-group",
-            "CreateLaunchTemplate": "launch-template", "CreateVolume": "volume"}  # fmt: skip
+            "CreateLaunchTemplate": "launch-template", "CreateVolume": "volume",
+            "CreateSnapshot": "snapshot"}  # fmt: skip
 
 
 @dataclass
@@ -69,7 +70,8 @@ class World:
 
     def ec2_arn(self, resource_id: str) -> str:
         prefix = resource_id.split("-", maxsplit=1)[0]
-        return f"arn:aws:ec2:{self.region}:{ACCOUNT}:{EC2_KINDS[prefix]}/{resource_id}"
+        account = "" if prefix == "snap" else ACCOUNT  # snapshot ARNs name no account
+        return f"arn:aws:ec2:{self.region}:{account}:{EC2_KINDS[prefix]}/{resource_id}"
 
     def resource_tags(self, resource_id: str, key: str = "aws:ResourceTag") -> dict[str, str]:
         return {f"{key}/{k}": v for k, v in self.tags.get(resource_id, {}).items()}
@@ -102,10 +104,13 @@ def _ec2(operation: str, params: dict[str, list[str]], world: World) -> Iterator
     ids = [world.association.get(i, i) if i.startswith("rtbassoc-") else i for i in ids]
     if operation in _CREATES:
         kind = _CREATES[operation]
-        yield Request(action, f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/*", _request_tags(params))
+        account = "" if kind == "snapshot" else ACCOUNT
+        yield Request(action, f"arn:aws:ec2:{region}:{account}:{kind}/*", _request_tags(params))
         tags = {"ec2:CreateAction": operation}
-        yield Request("ec2:CreateTags", f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/*", tags)
-        ids = [i for i in ids if i.startswith("vpc-")]  # the VPC a resource is created in
+        yield Request("ec2:CreateTags", f"arn:aws:ec2:{region}:{account}:{kind}/*", tags)
+        # what a resource is created in or from: its VPC, the volume of a snapshot, the snapshot of a volume
+        source = {"CreateSnapshot": "vol-", "CreateVolume": "snap-"}.get(operation, "vpc-")
+        ids = [i for i in ids if i.startswith(source)]
     if operation == "CreateFleet":
         yield from _fleet(params, world)
         return

@@ -18,6 +18,7 @@ from geusemaker.cli import (
     destroy_cmd,
     gpus_cmd,
     health_cmd,
+    move_cmd,
     pause_cmd,
     render_cmd,
     sandbox_cmd,
@@ -45,6 +46,7 @@ app.command("list")(status_cmd.list_deployments)
 app.command("destroy")(destroy_cmd.destroy)
 app.command("stop")(pause_cmd.stop)
 app.command("start")(pause_cmd.start)
+app.command("move")(move_cmd.move)
 app.command("health")(health_cmd.health)
 app.command("logs")(health_cmd.logs)
 app.command("connect")(connect_cmd.connect)

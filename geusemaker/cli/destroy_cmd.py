@@ -79,7 +79,7 @@ def destroy(
         delete_data = bool(kept) and ask_delete_data(name, kept)
     if record is not None:
         clients = state.aws(record.region)
-        same_target(record, clients.target)
+        same_target(record, clients)
         regions = discovery_regions(clients, load_catalog(), one_region) if discover else []
     with locked(name), StepDisplay([], f"Destroying {name}") as display:
         orchestrator = Orchestrator(

@@ -25,7 +25,11 @@ class KeptData:
     @property
     def zone(self) -> str | None:
         """The data volume's zone (a volume attaches only there); None for a file system (regional)."""
-        zones = [str(r.data["zone"]) for r in self.resources if r.kind == "data-volume" and r.data.get("zone")]
+        zones = [
+            str(r.data["zone"])
+            for r in self.resources
+            if r.kind == "data-volume" and r.data.get("zone") and not r.data.get("replaced_by")  # moved: not data
+        ]
         return zones[0] if zones else self.pinned_zone
 
     def describe(self) -> str:
@@ -122,10 +126,12 @@ def kept_cost(state: object, name: str, region: str) -> float | None:
     record = store.get(name)
     if record is None:
         return None
-    kinds = {r.kind for r in store.resources(name) if kind(r.kind).keep}
+    kept = [r for r in store.resources(name) if kind(r.kind).keep]
+    snapshot_gb = sum(int(r.data.get("size_gb") or 0) for r in kept if r.kind == "snapshot")
     clients = state.aws(region)  # type: ignore[attr-defined]
     pricing = PricingService(clients, load_catalog(), JsonCache(paths.cache_dir() / "aws-answers.json"))
-    monthly = kept_data_monthly(DeploymentConfig.model_validate(record.config), kinds, pricing.resource_rates(region))
+    config = DeploymentConfig.model_validate(record.config)
+    monthly = kept_data_monthly(config, {r.kind for r in kept}, pricing.resource_rates(region), snapshot_gb)
     alarms = sum(r.kind == "alarm" for r in store.resources(name))  # a stopped stack keeps its fallback alarm
     monthly = round(monthly + alarms * ALARM_MONTHLY_USD, 2) if monthly is not None and alarms else monthly
     store.update_facts(name, kept_monthly_usd=monthly)

@@ -27,7 +27,7 @@ def stop(ctx: typer.Context, name: NameArg) -> None:
     store = open_store()
     record = _recorded(store, name)
     clients = ctx.obj.aws(record.region)
-    same_target(record, clients.target)
+    same_target(record, clients)
     with locked(name):
         deleted = stop_stack(clients, store, name, waiter_delay_s=1 if clients.target.sandbox else 5)
     monthly = kept_cost(ctx.obj, name, record.region)
@@ -55,7 +55,7 @@ def start(ctx: typer.Context, name: NameArg) -> None:
     zone = next((str(r.data["zone"]) for r in resources if r.kind == "subnet" and r.data.get("zone")), None)
     data = KeptData(name, tuple(r for r in resources if r.region != "global"), zone)
     plan, clients = make_plan(ctx.obj, DeploymentConfig.model_validate(record.config), kept=data)
-    same_target(record, clients.target)
+    same_target(record, clients)
     with locked(name), StepDisplay([], f"Starting {name}") as display:
         launched = start_stack(
             clients, store, plan, on_event=display.event, waiter_delay_s=1 if clients.target.sandbox else 5

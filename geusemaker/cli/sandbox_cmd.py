@@ -123,7 +123,7 @@ def interrupt(
         )
     ctx.obj.sandbox = True
     clients = ctx.obj.aws(str(record.facts.get("region") or record.region))
-    same_target(record, clients.target)
+    same_target(record, clients)
     done = interrupt_stack(clients, store, name, no_spot_capacity=no_spot_capacity, waiter_delay_s=1)
     fired = f"; no spot capacity: alarm {done.alarm} fired its actions" if done.alarm else ""
     message(

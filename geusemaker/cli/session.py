@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from geusemaker.services.aws import AwsTarget
+    from geusemaker.services.aws import AwsClients
     from geusemaker.state.store import DeploymentRecord, StateStore
 
 
@@ -43,11 +43,11 @@ def forget_vanished(store: StateStore, record: DeploymentRecord) -> bool:
     return True
 
 
-def same_target(record: DeploymentRecord, target: AwsTarget) -> None:
-    """Refuse to act on a deployment through another endpoint than it was made through (all would look gone)."""
+def same_target(record: DeploymentRecord, clients: AwsClients) -> None:
+    """Refuse to act on a deployment through another endpoint or account than it was made in (all would look gone)."""
     from geusemaker.errors import UsageError
 
-    name = record.name
+    name, target = record.name, clients.target
     if "endpoint" not in record.facts:  # recorded before endpoints were kept
         return
     if target.sandbox:
@@ -64,6 +64,12 @@ def same_target(record: DeploymentRecord, target: AwsTarget) -> None:
             f"{name!r} was deployed through {recorded or 'AWS itself'}, but this command talks to "
             f"{target.endpoint_url or 'AWS itself'}",
             hint=f"Pass --endpoint-url {recorded}." if recorded else "Unset AWS_ENDPOINT_URL and --endpoint-url.",
+        )
+    account = record.facts.get("account_id")
+    if account and account != (current := clients.account_id()):
+        raise UsageError(
+            f"{name!r} was deployed in AWS account {account}, but these credentials are for account {current}",
+            hint="Use the profile or credentials of the account it was deployed in (--profile or AWS_PROFILE).",
         )
 
 

@@ -13,6 +13,8 @@ from geusemaker.cli.session import checked_name, same_target
 if TYPE_CHECKING:
     from geusemaker.state.store import DeploymentRecord
 
+#: statuses in which no instance runs and the stack's kept data (volume, snapshots, file system) is what it costs
+KEEPING = frozenset({"data-kept", "stopped", "interrupted", "terminated"})
 OutputOpt = Annotated[OutputFormat, typer.Option("--output", "-o", help="table or json.")]
 #: From this width on, `status` shows every column; below it, a compact table and one line per instance.
 WIDE_STATUS_COLUMNS = 120
@@ -33,6 +35,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
     if events:  # the running time of every instance the stack had, not the time since the last launch
         hours, total = running_cost(events, running_until)
         cost_so_far = round(total, 4) if total is not None else None
+    deadline = facts.get("deadline_at")
     return {
         "name": record.name,
         "status": record.status,
@@ -43,8 +46,10 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
         "public_ip": facts.get("public_ip"),
         "hourly_usd": hourly,
         "cost_so_far_usd": cost_so_far,
+        "running_hours": round(hours, 2),
         "stopped_monthly_usd": facts.get("kept_monthly_usd"),
-        "uptime_s": round(hours * 3600) if launched else None,
+        "deadline_at": _iso(deadline) if isinstance(deadline, int | float) and record.status in BILLED else None,
+        "uptime_s": round(running_until - launched) if launched and record.status in BILLED else None,
         "health": facts.get("health"),
         "detail": record.detail,
         "events": [event.as_fact() for event in events],
@@ -84,14 +89,17 @@ def status(
         return
     wide = out().width >= WIDE_STATUS_COLUMNS
     columns = (
-        ["NAME", "STATUS", "REGION", "INSTANCE", "TYPE", "MARKET", "PUBLIC IP", "UPTIME", "$/h", "SO FAR", "HEALTH"]
+        ["NAME", "STATUS", "REGION", "INSTANCE", "TYPE", "MARKET", "PUBLIC IP", "UPTIME", "COST", "SO FAR", "HEALTH"]
         if wide
-        else ["NAME", "STATUS", "TYPE", "UPTIME", "$/h", "SO FAR", "HEALTH"]
+        else ["NAME", "STATUS", "TYPE", "COST", "SO FAR", "HEALTH"]
     )
-    table(None, columns, [_row(d) if wide else _narrow_row(d) for d in documents], right=["$/h", "SO FAR", "UPTIME"])
-    for d in [] if wide else documents:
-        if d["instance_id"]:
-            say(f"[dim]{d['name']}: {d['instance_id']} in {d['region']}, public IP {d['public_ip'] or '-'}[/]")
+    table(None, columns, [_row(d) if wide else _narrow_row(d) for d in documents], right=["COST", "SO FAR", "UPTIME"])
+    for d in documents:
+        if d["instance_id"] and not wide:
+            where = f"{d['instance_id']} in {d['region']}, public IP {d['public_ip'] or '-'}"
+            say(f"[dim]{d['name']}: {where}, up {_uptime(d['uptime_s'])}[/]")
+        if d["deadline_at"]:
+            say(f"[dim]{d['name']}: stops at its deadline, {d['deadline_at']} (lifecycle.max_runtime_hours)[/]")
     if name is not None:
         from geusemaker.cli.history_view import show_history
 
@@ -112,23 +120,40 @@ def _mark_vanished(document: dict[str, Any], record: DeploymentRecord) -> dict[s
 
 
 def _row(d: dict[str, Any]) -> list[Any]:
-    from geusemaker.cli.render import usd
-
     return [
         d["name"], d["status"], d["region"], d["instance_id"], d["instance_type"], d["market"], d["public_ip"],
-        _uptime(d["uptime_s"]), usd(d["hourly_usd"]), usd(d["cost_so_far_usd"], 2), d["health"] or "-",
+        _uptime(d["uptime_s"]), cost_now(d), cost_so_far(d, "h running"), d["health"] or "-",
     ]  # fmt: skip
 
 
 def _narrow_row(d: dict[str, Any]) -> list[Any]:
     """Below 120 columns: the same facts in fewer columns (where it runs goes on a line of its own)."""
-    from geusemaker.cli.render import usd
-
     kind = f"{d['instance_type']} {d['market']}" if d["instance_type"] else None
     return [
-        d["name"], d["status"], kind, _uptime(d["uptime_s"]), usd(d["hourly_usd"]), usd(d["cost_so_far_usd"], 2),
-        d["health"] or "-",
+        d["name"], d["status"], kind, cost_now(d), cost_so_far(d, "h"), d["health"] or "-",
     ]  # fmt: skip
+
+
+def cost_now(d: dict[str, Any]) -> str:
+    """What the stack costs now: $/h while an instance runs, else $/month of what it keeps (data, snapshots)."""
+    from geusemaker.cli.render import usd
+    from geusemaker.models.status import BILLED
+
+    if d["status"] in BILLED:
+        return f"{usd(d['hourly_usd'])}/h"
+    monthly = d["stopped_monthly_usd"]
+    return "-" if monthly is None else f"{usd(monthly, 2)}/mo"
+
+
+def cost_so_far(d: dict[str, Any], unit: str) -> str:
+    """The instances' cost from their actual running time, with the hours: "$12.40 (31.0 h running)"."""
+    from geusemaker.cli.render import usd
+
+    return f"{usd(d['cost_so_far_usd'], 2)} ({d['running_hours']:.1f} {unit})"
+
+
+def _iso(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
 
 
 def _uptime(seconds: int | None) -> str:
@@ -153,7 +178,7 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     region = record.facts.get("region", record.region)
     clients = state.aws(region)
     try:
-        same_target(record, clients.target)
+        same_target(record, clients)
     except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
         message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
         return
@@ -174,7 +199,7 @@ def list_deployments(
 
     rows: dict[str, dict[str, Any]] = {}
     for record in _local_records(discover):
-        kept = record.facts.get("kept_monthly_usd") if record.status == "data-kept" else None
+        kept = record.facts.get("kept_monthly_usd") if record.status in KEEPING else None
         rows[record.name] = {"name": record.name, "status": record.status, "region": record.region,
                              "resources": None, "in_state": True, "kept_monthly_usd": kept}  # fmt: skip
     if discover:

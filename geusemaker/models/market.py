@@ -30,6 +30,8 @@ class ResourceRates:
     ebs_gp3_gb_month: Price
     efs_standard_gb_month: Price
     public_ipv4_hour: Price
+    #: EBS snapshots (standard tier), billed per GB-month of the blocks they hold
+    ebs_snapshot_gb_month: Price = Price(0.05, "documented fallback (us-east-1 list price, 2025)")
 
 
 @dataclass(frozen=True)

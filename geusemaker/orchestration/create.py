@@ -215,7 +215,8 @@ def create_data_volume(run: RegionRun, spec: DataVolumeSpec) -> Output:
     """Created in the zone the instance landed in, attached to it; kept by destroy unless deletion is asked for."""
     assert isinstance(spec.instance, str) and isinstance(spec.zone, str)
     volumes = VolumeService(run.clients, run.region, run.waiter_delay_s)
-    for kept in (r for r in run.kept if r.kind == "data-volume" and r.region == run.region):
+    data = (r for r in run.kept if r.kind == "data-volume" and r.region == run.region and not r.data.get("replaced_by"))
+    for kept in data:
         if kept.data.get("zone") not in (None, spec.zone):
             raise PreconditionError(
                 f"the kept data volume {kept.resource_id} is in {kept.data.get('zone')}, "

@@ -26,7 +26,8 @@ from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService
 from geusemaker.services.iam import IamService
 from geusemaker.services.network import NetworkService
-from geusemaker.services.parameters import ParameterService
+from geusemaker.services.parameters import DEADLINE_KIND, ParameterService
+from geusemaker.services.snapshots import SNAPSHOT_KIND, SnapshotService
 from geusemaker.services.storage import FileSystemService
 from geusemaker.services.volumes import VolumeService
 
@@ -106,6 +107,10 @@ _KINDS = (
     ResourceKind("ssm-parameter", specs.SecretsSpec, create.create_secrets,
                  lambda clients, region, name, stack: ParameterService(clients, region).list_names(name, stack),
                  lambda ctx, rid: ParameterService(ctx.clients, ctx.region).delete(rid), tag_kind="secret", keep=True),
+    # The max_runtime_hours deadline: written by deploy and start, removed by stop; never data.
+    ResourceKind("deadline", None, None,
+                 lambda clients, region, name, stack: ParameterService(clients, region).find_deadline(name, stack),
+                 lambda ctx, rid: ParameterService(ctx.clients, ctx.region).delete(rid), tag_kind=DEADLINE_KIND),
     ResourceKind("file-system", specs.FileSystemSpec, create.create_file_system,
                  lambda clients, region, name, stack: FileSystemService(clients, region).find(name, stack),
                  lambda ctx, rid: FileSystemService(ctx.clients, ctx.region, ctx.sleep).delete_file_system(rid),
@@ -131,6 +136,11 @@ _KINDS = (
                  lambda clients, region, name, stack: VolumeService(clients, region).find(name, stack),
                  lambda ctx, rid: VolumeService(ctx.clients, ctx.region, ctx.waiter_delay_s).delete(rid),
                  arn_type="volume", keep=True),
+    # A snapshot of the data volume, made by `geusemaker move` (deleted after the move unless kept): data.
+    ResourceKind("snapshot", None, None,
+                 lambda clients, region, name, stack: SnapshotService(clients, region).find(name, stack),
+                 lambda ctx, rid: SnapshotService(ctx.clients, ctx.region).delete(rid), arn_type="snapshot",
+                 tag_kind=SNAPSHOT_KIND, keep=True),
     # The group goes first: deleting it (forced) terminates what it launched, which then lets go of the data.
     ResourceKind("autoscaling-group", launch_specs.ReplacementSpec, create_replacement,
                  lambda clients, region, name, stack: AutoScalingService(clients, region).find_groups(name, stack),
@@ -181,7 +191,8 @@ def from_tags(arn: str, tags: dict[str, str], *, lingering: bool = False) -> tup
         return None
     resource = parts[5]
     if parts[2] == "ssm" and resource.startswith("parameter/"):
-        return "ssm-parameter", "/" + resource.removeprefix("parameter/")
+        found = "deadline" if tags.get("geusemaker:kind") == DEADLINE_KIND else "ssm-parameter"
+        return found, "/" + resource.removeprefix("parameter/")
     arn_type, _, rid = resource.partition("/")
     tag_kind = tags.get("geusemaker:kind")
     for candidate in _KINDS:

@@ -12,6 +12,8 @@ from dataclasses import asdict
 from geusemaker.errors import PreconditionError, StateError, UserError
 from geusemaker.models.plan import Plan
 from geusemaker.models.status import DeploymentStatus
+from geusemaker.models.tags import stack_tags
+from geusemaker.orchestration.deadline import write_deadline
 from geusemaker.orchestration.deployer import RegionDeployment
 from geusemaker.orchestration.destroy import Destroyer, DestroyReport, discover, foreign
 from geusemaker.orchestration.executor import StepEvent, StepFailed
@@ -77,6 +79,8 @@ class Orchestrator:
                     self._undo(name, delete_data=self._not_kept(kept))
                     continue
                 launched.attempts = attempts + launched.attempts
+                write_deadline(self.clients, self.store, name, launched.region, plan.config.lifecycle.max_runtime_hours,
+                               stack_tags(plan.config.tags, stack_id))  # fmt: skip
                 self._record_launch(name, launched)
                 return launched
             raise capacity_exhausted(attempts, quota_only)
@@ -130,7 +134,7 @@ class Orchestrator:
         stack_id = uuid.uuid4().hex
         self.store.create_deployment(
             plan.name, plan.placement.region, "deploying", config, plan.as_json(),
-            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id,
+            stack_id=stack_id, endpoint=target.endpoint_url, sandbox_id=target.sandbox_id, account_id=plan.account,
         )  # fmt: skip
         return stack_id
 

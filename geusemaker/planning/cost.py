@@ -48,12 +48,19 @@ def _monthly(name: str, gb: int, usd_per_gb_month: float | None, source: str) ->
     return CostItem(name, hourly, source)
 
 
-def kept_data_monthly(config: DeploymentConfig, kinds: set[str], rates: ResourceRates) -> float | None:
-    """$/month of a stack's kept data: its data volume (gp3) or file system (EFS estimate); secrets are free.
+def kept_data_monthly(
+    config: DeploymentConfig, kinds: set[str], rates: ResourceRates, snapshot_gb: int = 0
+) -> float | None:
+    """$/month of a stack's kept data: its data volume (gp3) or file system (EFS estimate), the snapshots it
+    keeps (their size: an upper bound, AWS bills the blocks they hold); secrets are free.
 
     None when a rate is unknown.
     """
     total = 0.0
+    if snapshot_gb:
+        if rates.ebs_snapshot_gb_month.usd is None:
+            return None
+        total += snapshot_gb * rates.ebs_snapshot_gb_month.usd
     if "data-volume" in kinds:
         if rates.ebs_gp3_gb_month.usd is None:
             return None

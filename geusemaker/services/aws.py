@@ -84,6 +84,7 @@ class AwsClients:
     _session: Any = field(default=None, init=False, repr=False)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _account_id: str | None = field(default=None, init=False, repr=False)
 
     @property
     def session(self) -> boto3.Session:
@@ -125,8 +126,10 @@ class AwsClients:
 
     def account_id(self) -> str:
         """The caller's account id; raises `CredentialsError` when credentials are missing or bad."""
-        with translate_errors("sts:GetCallerIdentity"):
-            return str(self.client("sts").get_caller_identity()["Account"])
+        if self._account_id is None:
+            with translate_errors("sts:GetCallerIdentity"):
+                self._account_id = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account_id
 
 
 def profile_region(profile: str | None) -> str | None:

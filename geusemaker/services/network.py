@@ -48,6 +48,12 @@ class NetworkService:
             )["Subnet"]["SubnetId"]
         return str(subnet_id)
 
+    def subnet_cidrs(self, vpc_id: str) -> set[str]:
+        """The CIDR blocks of the subnets of `vpc_id` (to choose a free one)."""
+        with translate_errors("ec2:DescribeSubnets"):
+            subnets = self._ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+        return {str(subnet["CidrBlock"]) for subnet in subnets}
+
     def enable_public_ips(self, subnet_id: str) -> None:
         """Instances get a public IPv4 address (egress to pull images without a NAT gateway)."""
         with translate_errors("ec2:ModifySubnetAttribute"):

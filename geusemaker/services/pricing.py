@@ -18,6 +18,7 @@ PRICING_REGION = "us-east-1"  # the Pricing API endpoint that serves every regio
 FALLBACK_EBS_GP3_GB_MONTH = 0.08
 FALLBACK_EFS_STANDARD_GB_MONTH = 0.30
 FALLBACK_PUBLIC_IPV4_HOUR = 0.005
+FALLBACK_EBS_SNAPSHOT_GB_MONTH = 0.05
 FALLBACK_SOURCE = "documented fallback (us-east-1 list price, 2025)"
 _IGNORED_DESCRIPTIONS = ("capacity block", "reservation", "reserved", "dedicated")
 
@@ -66,6 +67,13 @@ class PricingService:
             ),
             public_ipv4_hour=self._rate(
                 "AmazonVPC", region, {"group": "VPCPublicIPv4Address"}, FALLBACK_PUBLIC_IPV4_HOUR, "InUseAddress"
+            ),
+            ebs_snapshot_gb_month=self._rate(
+                "AmazonEC2",
+                region,
+                {"productFamily": "Storage Snapshot"},
+                FALLBACK_EBS_SNAPSHOT_GB_MONTH,
+                "EBS:SnapshotUsage",
             ),
         )
 

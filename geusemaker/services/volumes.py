@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from geusemaker.errors import NotFoundError
 from geusemaker.models.tags import TAG_DEPLOYMENT, TAG_KIND, owned, tag_list
@@ -32,6 +33,37 @@ class VolumeService:
         volume_id = str(volume["VolumeId"])
         self._wait("volume_available", volume_id)
         return volume_id
+
+    def describe(self, volume_id: str) -> dict[str, Any]:
+        """The volume as EC2 describes it (zone, size, type, iops, throughput, state, attachments, tags)."""
+        with translate_errors("ec2:DescribeVolumes"):
+            return dict(self._ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0])
+
+    def create_from_snapshot(
+        self, source: dict[str, Any], zone: str, snapshot_id: str, tags: list[dict[str, str]], token: str
+    ) -> str:
+        """A copy of `source` (a described volume) in `zone` from its snapshot: same size, type, performance
+        and tags, encrypted; recorded by the caller through `on_created` before it is available."""
+        options: dict[str, Any] = {"Iops": source["Iops"]} if source.get("Iops") else {}
+        if source.get("Throughput"):
+            options["Throughput"] = source["Throughput"]
+        if source.get("KmsKeyId"):
+            options["KmsKeyId"] = source["KmsKeyId"]
+        with translate_errors("ec2:CreateVolume"):
+            volume = self._ec2.create_volume(
+                AvailabilityZone=zone,
+                SnapshotId=snapshot_id,
+                Size=source["Size"],
+                VolumeType=source.get("VolumeType", "gp3"),
+                Encrypted=True,
+                ClientToken=token,
+                TagSpecifications=[{"ResourceType": "volume", "Tags": tags}],
+                **options,
+            )
+        return str(volume["VolumeId"])
+
+    def wait_available(self, volume_id: str) -> None:
+        self._wait("volume_available", volume_id)
 
     def attach(self, volume_id: str, instance_id: str, device: str) -> None:
         with translate_errors("ec2:AttachVolume"):

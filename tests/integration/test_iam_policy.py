@@ -24,7 +24,9 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
 ) -> None:  # type: ignore[no-untyped-def]
     faults = Faults().install(monkeypatch)
     config = tmp_path / "stack.yaml"
-    config.write_text(f"name: policy\nregion: us-east-1\nstorage:\n  data: {data}\n")
+    config.write_text(
+        f"name: policy\nregion: us-east-1\nstorage:\n  data: {data}\nlifecycle:\n  max_runtime_hours: 2\n"
+    )
     world = World("us-east-1")
     assert cli("--sandbox", "deploy", "-c", str(config), "--yes").code == 0
     world.observe(shared_sandbox)
@@ -53,6 +55,9 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
         "cloudwatch:DisableAlarmActions", "autoscaling:DeleteAutoScalingGroup", "cloudwatch:DeleteAlarms",
     }  # fmt: skip
     assert replacement <= actions, replacement - actions
+    deadline = "arn:aws:ssm:us-east-1:123456789012:parameter/geusemaker/policy/deadline"
+    assert {(r.action, r.resource) for _, r in checked} >= {("ssm:PutParameter", deadline),
+                                                            ("ssm:DeleteParameter", deadline)}  # fmt: skip
     assert "iam:AttachRolePolicy" not in actions, "the instance role has inline policies only"
     assert "iam:CreatePolicy" not in actions, "the sandbox holds the boundary, as an administrator's account would"
     denied = sorted(

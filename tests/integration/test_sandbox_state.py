@@ -58,3 +58,25 @@ def test_credentials_never_appear_in_a_repr() -> None:
     target = AwsTarget(access_key="AKIAIOSFODNN7EXAMPLE", secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
     for text in (repr(target), repr(AwsClients(target))):
         assert "AKIA" not in text and "wJalr" not in text
+
+
+def test_a_deployment_is_touched_only_with_credentials_of_the_account_it_was_made_in(cli, shared_sandbox: str) -> None:  # type: ignore[no-untyped-def]
+    from geusemaker.cli.session import open_store
+
+    store = open_store()
+    store.create_deployment(
+        "other-acct", "us-east-1", "running", {"name": "other-acct"}, None,
+        endpoint=shared_sandbox, account_id="111111111111",
+    )  # fmt: skip
+    store.record("other-acct", "vpc", "vpc-0123456789abcdef0", "us-east-1")
+    for command in (("destroy", "other-acct", "--yes", "--delete-data"), ("stop", "other-acct")):
+        refused = cli("--endpoint-url", shared_sandbox, *command)
+        assert refused.code == 2, refused.text
+        assert "account 111111111111" in refused.err and "123456789012" in refused.err
+    record = store.get("other-acct")
+    assert record is not None and record.status == "running" and len(store.resources("other-acct")) == 1
+
+    store.update_facts("other-acct", account_id="123456789012")  # the sandbox's account: now it is ours
+    destroyed = cli("--endpoint-url", shared_sandbox, "destroy", "other-acct", "--yes", "--delete-data")
+    assert destroyed.code == 0, destroyed.text
+    assert store.get("other-acct") is None

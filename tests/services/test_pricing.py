@@ -101,3 +101,27 @@ def test_sandbox_never_calls_the_pricing_api(sandbox_endpoint: str) -> None:
     assert pricing.on_demand("g6.xlarge", "us-east-1").usd == 0.8048
     assert pricing.resource_rates("us-east-1").efs_standard_gb_month.source == FALLBACK_SOURCE
     assert calls == []
+
+
+def test_the_snapshot_rate_is_the_standard_tier_from_the_api_else_the_documented_fallback(
+    sandbox_endpoint: str,
+) -> None:
+    from geusemaker.services.pricing import FALLBACK_EBS_SNAPSHOT_GB_MONTH
+
+    def product(usage: str, usd: str) -> str:
+        return json.dumps(
+            {
+                "product": {"attributes": {"usagetype": usage}},
+                "terms": {"OnDemand": {"A": {"priceDimensions": {"B": {"pricePerUnit": {"USD": usd}}}}}},
+            }
+        )
+
+    clients = _clients(sandbox_endpoint)
+    archive, standard = product("USE1-EBS:SnapshotArchiveStorage", "0.0125"), product("USE1-EBS:SnapshotUsage", "0.05")
+    respond(clients.client("pricing", "us-east-1"), "GetProducts", 200, {"PriceList": [archive, standard]})
+    rate = PricingService(clients, load_catalog()).resource_rates("us-east-1").ebs_snapshot_gb_month
+    assert (rate.usd, rate.source) == (0.05, "pricing-api"), "the archive tier is not the snapshot's rate"
+    other = _clients(sandbox_endpoint)
+    respond(other.client("pricing", "us-east-1"), "GetProducts", 400, json_error("AccessDeniedException", "no"))
+    fallback = PricingService(other, load_catalog()).resource_rates("us-east-1").ebs_snapshot_gb_month
+    assert (fallback.usd, fallback.source) == (FALLBACK_EBS_SNAPSHOT_GB_MONTH, FALLBACK_SOURCE)
