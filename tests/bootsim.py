@@ -60,7 +60,16 @@ case "$1" in
   logs) cat "$STUB_DIR/logs-$4" 2>/dev/null || true ;;
   exec)
     [ "$3" != psql ] || cat "$STUB_DIR/psql-out" 2>/dev/null || true
+    [ "$3 $4" != "ollama pull" ] || touch "$STUB_DIR/model-pull-began"
     if [ "$3 $4" = "ollama show" ]; then [ -e "$STUB_DIR/model-$5" ]; exit; fi ;;
+  compose)
+    # with a model puller running (systemctl below), a pull of other images than Ollama's lasts until a model
+    # pull has begun (at most 30 s): the order in calls.log shows whether the two downloads overlapped
+    if [ -e "$STUB_DIR/run-models" ] && [[ " $* " == *" pull "* ]] && [[ " $* " != *" ollama "* ]]; then
+      for _ in $(seq 300); do [ -e "$STUB_DIR/model-pull-began" ] && break; command -p sleep 0.1; done
+      args="$*"
+      printf 'docker pull-ended %s\n' "${args##* pull --quiet }" >> "$STUB_DIR/calls.log"
+    fi ;;
   image) [ ! -e "$STUB_DIR/no-images" ]; exit ;;
   run) cat "$SMI_DIR/list.txt" ;;
 esac
@@ -95,11 +104,23 @@ url="${*: -1}"
 case "$url" in
   */api/token) echo token ;;
   */meta-data/*) path="${url#*/meta-data/}"; cat "$STUB_DIR/imds-${path//\//-}" 2>/dev/null || exit 22 ;;
+  */api/generate) cat "$STUB_DIR/generate" 2>/dev/null || printf '%s\n' '{"response":"Hi"}' '{"done":true}' ;;
 esac
 """
 )
 
 _SLEEP = _GENERIC + "exit 0\n"
+#: `systemctl start --no-block geusemaker-models.service` runs the model puller in the background, as systemd
+#: would, when the stub folder has `run-models`.
+_SYSTEMCTL = (
+    _GENERIC
+    + r"""
+if [ "$*" = "start --no-block geusemaker-models.service" ] && [ -e "$STUB_DIR/run-models" ]; then
+  "$GM_ROOT/opt/geusemaker/pull-models.sh" >/dev/null 2>&1 &
+fi
+exit 0
+"""
+)
 _PGREP = _GENERIC + '[ -e "$STUB_DIR/ssm-session" ]\n'
 _MOUNTPOINT = _GENERIC + '[ -e "$STUB_DIR/mounted" ]\n'
 STUBS = {
@@ -111,9 +132,10 @@ STUBS = {
     "curl": _CURL,
     "pgrep": _PGREP,
     "mountpoint": _MOUNTPOINT,
+    "systemctl": _SYSTEMCTL,
 }
 GENERIC_STUBS = (
-    "systemctl", "nvidia-ctk", "mount", "umount", "sync", "shutdown", "chown", "getent", "apt-get", "snap",
+    "nvidia-ctk", "mount", "umount", "sync", "shutdown", "chown", "getent", "apt-get", "snap",
     "mkfs.ext4", "modprobe", "ubuntu-drivers", "gpg", "lsblk", "findmnt",
 )  # fmt: skip
 

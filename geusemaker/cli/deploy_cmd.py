@@ -15,6 +15,7 @@ from geusemaker.cli.render import OutputFormat
 
 if TYPE_CHECKING:
     from geusemaker.cli.context import AppContext
+    from geusemaker.cli.first_token import CommandClock
     from geusemaker.cli.kept_data import KeptData
     from geusemaker.models.config import DeploymentConfig
     from geusemaker.models.plan import Plan
@@ -102,20 +103,15 @@ def deploy(
 
     Example: geusemaker deploy --config stack.yaml --yes
     """
+    from geusemaker.cli.first_token import CommandClock, finish_launch
     from geusemaker.cli.kept_data import check_name, check_plan
     from geusemaker.cli.plan_view import show_exposure, show_plan
     from geusemaker.cli.render import message, print_json
-    from geusemaker.config_io import load_config
     from geusemaker.errors import UsageError
     from geusemaker.orchestration.rehearsal import rehearse
 
-    answers: Path | None = None
-    if config is not None:
-        stack: DeploymentConfig | None = load_config(config)
-    elif plan_file is not None:
-        stack = None  # the saved plan carries its configuration
-    else:
-        stack, answers = _from_wizard(ctx.obj, save_config, force)
+    clock = CommandClock()
+    stack, answers = _stack(ctx.obj, config, plan_file, save_config, force, clock)
     with _answers_kept(answers):
         if not dry_run and not yes and not sys.stdin.isatty():
             raise UsageError("not a terminal: pass --yes to deploy without confirmation")
@@ -126,14 +122,18 @@ def deploy(
         if plan_file is not None:
             from geusemaker.cli.saved_plan import load_saved_plan
 
-            plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
-            kept = None if dry_run else check_name(plan.name, yes=yes, fresh_data=fresh_data)
+            with clock.phase("plan"):
+                plan, clients = load_saved_plan(ctx.obj, plan_file, stack)
+            with clock.questions():
+                kept = None if dry_run else check_name(plan.name, yes=yes, fresh_data=fresh_data)
             if kept is not None:
                 check_plan(kept, [(p.region, p.availability_zone) for p in (plan.placement, *plan.fallbacks)])
         else:
             assert stack is not None
-            kept = check_name(stack.name, yes=yes, fresh_data=fresh_data, dry_run=dry_run)
-            plan, clients = make_plan(ctx.obj, stack, show_blocked=show, kept=kept)
+            with clock.questions():
+                kept = check_name(stack.name, yes=yes, fresh_data=fresh_data, dry_run=dry_run)
+            with clock.phase("plan"):
+                plan, clients = make_plan(ctx.obj, stack, show_blocked=show, kept=kept)
         rehearse(plan)  # the executor in display mode: every step's inputs resolve, or nothing runs
         if dry_run:
             show(plan)
@@ -145,17 +145,32 @@ def deploy(
             show_exposure(plan.config)
         else:
             show_plan(plan)
-        if not yes and not typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True):
+        if not _confirmed(plan, yes, clock):
             message(f"Not deployed: nothing was created.{_answers_note(answers)}")
             raise typer.Exit(1)
-        launched = _apply(plan, clients, keep_on_failure)
-    from geusemaker.cli.deploy_summary import launch_json, summary
+        launched = _apply(plan, clients, keep_on_failure, clock)
+    finish_launch(plan, launched, clients, clock, health_timeout, output)
 
-    health = None if clients.target.sandbox else _wait_for_health(plan, launched, clients, health_timeout)
-    summary(plan, launched, clients.target.sandbox)
-    status = "running" if health in (None, "healthy") else "degraded"
-    if output is OutputFormat.json:
-        print_json({"name": plan.name, "status": status, "health": health, **launch_json(launched)})
+
+def _stack(
+    state: AppContext, config: Path | None, plan_file: Path | None, save_config: Path | None, force: bool,
+    clock: CommandClock,
+) -> tuple[DeploymentConfig | None, Path | None]:  # fmt: skip
+    """The stack to deploy and the file keeping the wizard's answers: from the config, the saved plan, or the wizard."""
+    from geusemaker.config_io import load_config
+
+    if config is not None:
+        return load_config(config), None
+    if plan_file is not None:
+        return None, None  # the saved plan carries its configuration
+    with clock.questions():
+        return _from_wizard(state, save_config, force)
+
+
+def _confirmed(plan: Plan, yes: bool, clock: CommandClock) -> bool:
+    """The user's go-ahead (asked unless `--yes`); the time at the prompt is not the stack's."""
+    with clock.questions():
+        return yes or typer.confirm(f"Create {plan.name} at about ${plan.cost.hourly_usd or 0:.4f}/h?", err=True)
 
 
 def _from_wizard(state: AppContext, save_config: Path | None, force: bool) -> tuple[DeploymentConfig, Path]:
@@ -222,39 +237,19 @@ def _answers_kept(answers: Path | None) -> Iterator[None]:
         raise
 
 
-def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool) -> Launched:
+def _apply(plan: Plan, clients: AwsClients, keep_on_failure: bool, clock: CommandClock) -> Launched:
     from geusemaker.cli.progress import StepDisplay
     from geusemaker.cli.session import locked, open_store, sigterm_as_interrupt
     from geusemaker.orchestration.orchestrator import Orchestrator
 
     store = open_store()
-    with locked(plan.name), sigterm_as_interrupt(), StepDisplay(list(plan.steps), f"Deploying {plan.name}") as display:
+    title = f"Deploying {plan.name}"
+    with locked(plan.name), sigterm_as_interrupt(), StepDisplay(list(plan.steps), title) as display, clock.apply():
         orchestrator = Orchestrator(
-            clients, store, on_event=display.event, on_progress=display.progress,
+            clients, store, on_event=clock.steps(display.event), on_progress=display.progress,
             waiter_delay_s=1 if clients.target.sandbox else 5,
         )  # fmt: skip
         return orchestrator.apply(plan, keep_on_failure=keep_on_failure)
-
-
-def _wait_for_health(plan: Plan, launched: Launched, clients: AwsClients, timeout_min: int) -> str:
-    """Follow the boot; a stack that is up but not healthy in time is `degraded` (kept, not rolled back)."""
-    from geusemaker.cli.health_cmd import show_report
-    from geusemaker.cli.render import err, message
-    from geusemaker.cli.session import open_store
-    from geusemaker.health.runner import HealthChecker
-    from geusemaker.orchestration.lifecycle import record_health
-    from geusemaker.services.ssm import SsmRunner
-
-    checker = HealthChecker(SsmRunner(clients, launched.region), plan.config)
-    with err().status(f"Waiting for {plan.name} to boot (up to {timeout_min} min)...") as spinner:
-        report = checker.wait(launched.instance_id, timeout_min * 60, on_progress=spinner.update)
-    failures = [f"{c.name}: {c.detail}" for c in report.checks if c.status != "ok"]
-    record_health(open_store(), plan.name, report.overall, failures)
-    if report.overall != "healthy":
-        message(f"[yellow]{plan.name} is up but {report.overall}[/]; its resources are kept. What failed:")
-        show_report(report)
-        message(f"  look closer: geusemaker logs {plan.name} --service boot   (or --service ollama)")
-    return report.overall
 
 
 def cost(

@@ -28,6 +28,8 @@ class HealthChecker:
         self._config = config
         self._sleep = sleep
         self._clock = clock
+        #: the last status.json `wait` read (None: none was readable)
+        self.last_boot_status: dict[str, Any] | None = None
 
     def check(self, instance_id: str) -> HealthReport:
         agent = self._runner.agent_status(instance_id)
@@ -52,20 +54,23 @@ class HealthChecker:
         on_progress: Callable[[str], None] = lambda _: None,
         poll_s: float = 15.0,
     ) -> HealthReport:
-        """Poll the boot until it completes or fails, then run every check; time out into a report."""
+        """Poll the boot until it fails, or completes and the first model has answered (or cannot), then run
+        every check; time out into a report."""
         deadline = self._clock() + timeout_s
         last = ""
         while self._clock() < deadline:
             status = self.boot_status(instance_id)
-            text = (
-                "waiting for the SSM agent"
-                if status is None
-                else f"boot step {status.get('step')}: {status.get('state')}"
-            )
+            self.last_boot_status = status if status is not None else self.last_boot_status
+            if status is None:
+                text = "waiting for the SSM agent"
+            elif status.get("step") == "complete" and not boot_ended(status, self._config):
+                text = f"boot complete; waiting for the first token from {self._config.ollama.models[0]}"
+            else:
+                text = f"boot step {status.get('step')}: {status.get('state')}"
             if text != last:
                 on_progress(text)
                 last = text
-            if status is not None and (status.get("state") == "failed" or status.get("step") == "complete"):
+            if status is not None and boot_ended(status, self._config):
                 break
             self._sleep(poll_s)
         report = self.check(instance_id)
@@ -73,6 +78,17 @@ class HealthChecker:
             timed_out = Check("timeout", "warn", f"not healthy after {timeout_s / 60:.0f} minutes")
             return HealthReport(report.name, report.overall, (*report.checks, timed_out), report.gpus)
         return report
+
+
+def boot_ended(status: dict[str, Any], config: DeploymentConfig) -> bool:
+    """Whether a boot is over: failed, or complete with the first model answered (or known not to)."""
+    if status.get("state") == "failed":
+        return True
+    if status.get("step") != "complete":
+        return False
+    if "ollama" not in config.services or not config.ollama.models:
+        return True
+    return "first_token_at" in status or "first_token_error" in status
 
 
 def sandbox_report(config: DeploymentConfig) -> HealthReport:

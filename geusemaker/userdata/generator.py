@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import gzip
+import json
+import shlex
 from dataclasses import dataclass, field
 from email.charset import Charset
 from email.mime.multipart import MIMEMultipart
@@ -155,7 +157,8 @@ def render(context: BootContext) -> RenderedUserData:
         "services": config.services,
         "models": config.ollama.models if "ollama" in config.services else [],
         "ollama_image": SERVICES["ollama"].image,
-        "images": [SERVICES[s].image for s in config.services],
+        "service_images": {s: SERVICES[s].image for s in config.services},
+        "first_token_request": _first_token_request(config),
         "guard": guard,
         "idle_minutes": lifecycle.idle_stop_minutes,
         "max_runtime_hours": lifecycle.max_runtime_hours,
@@ -193,6 +196,22 @@ def render(context: BootContext) -> RenderedUserData:
             hint="Configure fewer Ollama models or services.",
         )
     return RenderedUserData(payload, compressed, parts, files)
+
+
+def _first_token_request(config: DeploymentConfig) -> str:
+    """The boot's first-token request (one streamed token from the first model), quoted for the shell."""
+    if not config.ollama.models:
+        return "''"
+    keep_alive = config.ollama.keep_alive
+    body = {
+        "model": config.ollama.models[0],
+        "prompt": "Hello",
+        "stream": True,
+        "options": {"num_predict": 1},
+        # Ollama reads a bare number as seconds (-1: forever) and a string as a Go duration ("30m")
+        "keep_alive": int(keep_alive) if keep_alive.lstrip("-").isdigit() else keep_alive,
+    }
+    return shlex.quote(json.dumps(body, separators=(",", ":")))
 
 
 @cache

@@ -63,6 +63,8 @@ class LabMachine:
     config: DeploymentConfig
     workdir: Path
     spot: bool = False
+    #: the EBS data volume's disk image: another machine's, for a new instance on kept data (None: a new one)
+    volume: Path | None = None
     userdata: RenderedUserData = field(init=False)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     loop: str = field(default="", init=False)
@@ -90,8 +92,9 @@ class LabMachine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(self.root)], check=True)
         self.efs.mkdir(exist_ok=True)
-        if self.config.storage.data == "ebs":  # a sparse file stands in for the volume (4 GiB, not ebs_gb)
-            with (self.workdir / "ebs.img").open("wb") as disk:
+        if self.config.storage.data == "ebs" and self.volume is None:  # a sparse file (4 GiB, not ebs_gb)
+            self.volume = self.workdir / "ebs.img"
+            with self.volume.open("wb") as disk:
                 disk.truncate(4 * 2**30)
         seed = self.root / "var/lib/cloud/seed/nocloud"
         seed.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,7 @@ class LabMachine:
         ]  # fmt: skip
         if self.config.storage.data == "ebs":
             if not self.loop:
-                self.loop = subprocess.run(["losetup", "--find", "--show", str(self.workdir / "ebs.img")],
+                self.loop = subprocess.run(["losetup", "--find", "--show", str(self.volume)],
                                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
             command.insert(-2, f"--bind={self.loop}:/dev/nvme1n1")
         # Docker inside needs writable cgroup controllers on a host with the legacy (v1) hierarchy.
@@ -209,12 +212,16 @@ class LabMachine:
                 self.process.kill()
                 self.process.wait(timeout=60)
 
-    def destroy(self) -> None:
-        """Stop the machine and delete its disk (never while anything is still mounted under it)."""
+    def release_volume(self) -> None:
+        """Detach the data volume (the machine is off): another machine may attach it."""
         self.kill()
         if self.loop:
             subprocess.run(["losetup", "--detach", self.loop], check=False)
             self.loop = ""
+
+    def destroy(self) -> None:
+        """Stop the machine and delete its disk (never while anything is still mounted under it)."""
+        self.release_volume()
         mounts = Path("/proc/mounts").read_text()
         if f" {self.workdir}/" in mounts:
             raise LabError(f"something is still mounted under {self.workdir}; not deleting it")

@@ -2,7 +2,7 @@
 
 The root is Debian 12 from Debian's archive (debootstrap) with real systemd, cloud-init and Docker, plus the
 stand-ins in tests/lab/standins for what cannot be had here (GPU, NVIDIA toolkit, IMDS, EFS, SSM, compose
-v2, the service images). Its cache key is a hash of everything that goes into it.
+v2, Docker Hub: a local registry holding the service images). Its cache key is a hash of everything that goes into it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ SUITE = "bookworm"
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "locales", "cloud-init", "python3-cffi-backend", "docker.io",
     "docker-compose", "python3", "curl", "ca-certificates", "iproute2", "procps", "kmod", "netbase",
-    "busybox-static", "bash", "gawk",
+    "busybox-static", "bash", "gawk", "docker-registry",
 )  # fmt: skip
+#: Another recipe's root built this recently is kept (a sibling checkout may be using it).
+KEEP_RECENT_S = 3 * 3600
 HOST_PACKAGES = ("debootstrap", "systemd-container")
 #: where each stand-in goes in the instance root
 PLACES = {
@@ -46,8 +48,13 @@ PLACES = {
     "lab-imds.service": "etc/systemd/system/lab-imds.service",
     "lab-cgroups.service": "etc/systemd/system/lab-cgroups.service",
     "lab-ebs.service": "etc/systemd/system/lab-ebs.service",
+    "lab-registry.service": "etc/systemd/system/lab-registry.service",
+    "registry.yml": "etc/lab/registry.yml",
 }
-DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none"}
+#: The registry stand-in: Docker Hub for dockerd (docker.io pulls go to the mirror; every pinned image is docker.io).
+REGISTRY = "127.0.0.1:5000"
+REGISTRY_LOG = "var/log/lab-registry.log"
+DAEMON_JSON = {"storage-driver": "vfs", "iptables": False, "bridge": "none", "registry-mirrors": [f"http://{REGISTRY}"]}
 CLOUD_CFG = "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\n"
 IMAGE_TOOLS = ("usr/bin/bash", "usr/bin/curl", "usr/bin/python3.11")
 PYTHON_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data", "__pycache__",
@@ -92,10 +99,14 @@ def pristine_root(log: Path | None = None) -> Path:
 
 
 def _prune(keep: set[str]) -> None:
-    """Delete the roots of older recipes (about 600 MB each) that no build holds."""
+    """Delete the roots of other recipes (about 600 MB each) that nobody holds and nobody built lately (another
+    checkout of the project may be testing with one)."""
     for home in CACHE.iterdir():
         if not home.is_dir() or home.name in keep:
             continue
+        with contextlib.suppress(OSError):
+            if time.time() - (home / "ready").stat().st_mtime < KEEP_RECENT_S:
+                continue
         with (CACHE / f"{home.name}.lock").open("w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -109,10 +120,22 @@ def _base_hash() -> str:
     return hashlib.sha256(f"{SUITE} {' '.join(PACKAGES)}".encode()).hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def held(root: Path) -> Iterator[None]:
+    """Hold a cached root (its lock, shared) while machines are copied from it: no other recipe's build prunes
+    it meanwhile (a prune skips a root whose lock anyone holds)."""
+    with (CACHE / f"{root.parent.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
 def _cached(key: str, build: Callable[[Path, Path], None], log: Path | None) -> Path:
     home = CACHE / key
     root = home / "root"
     CACHE.mkdir(parents=True, exist_ok=True)
+    with held(root):  # shared: a root in use by another session is ready, and may be used at once
+        if (home / "ready").exists():
+            return root
     with _locked(CACHE / f"{key}.lock"):
         if (home / "ready").exists():
             return root
@@ -162,29 +185,46 @@ def _configure(root: Path) -> None:
     wants.mkdir(parents=True, exist_ok=True)
     for unit in ("lab-imds.service", "lab-cgroups.service", "lab-ebs.service"):
         (wants / unit).symlink_to(f"/etc/systemd/system/{unit}")
+    # Debian's own unit wants htpasswd authentication: the lab's unit serves the stand-in's configuration instead
+    (root / "etc/systemd/system/multi-user.target.wants/docker-registry.service").unlink(missing_ok=True)
+    (root / "etc/systemd/system/multi-user.target.wants/lab-registry.service").symlink_to(
+        "/etc/systemd/system/lab-registry.service"
+    )
     for folder in ("srv/lab-efs", "var/lib/lab/faults", "var/lib/lab/imds", "var/lib/lab/ssm", "etc/lab"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     subprocess.run(["chroot", str(root), "locale-gen"], capture_output=True, check=False)
 
 
 def _images(root: Path, log: Path) -> None:
-    """Import one image per service, tagged with the exact name the compose file pins."""
+    """Push one image per service to the registry stand-in, under the exact name the compose file pins.
+
+    Docker's own store is left empty: a first boot pulls every image from the registry, as from Docker Hub.
+    """
     tarball = root / "var/tmp/lab-image.tar"
     tarball.write_bytes(_image_tar(root))
-    imports = [
-        f'docker import --change \'ENTRYPOINT ["/usr/bin/python3", "/lab/service.py", "{name}"]\' '
-        f"--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' /var/tmp/lab-image.tar {spec.image}"
-        for name, spec in SERVICES.items()
-    ]
+    pushes = []
+    for name, spec in SERVICES.items():
+        mirrored = f"{REGISTRY}/{mirror_path(spec.image)}"
+        pushes.append(
+            f'docker import --change \'ENTRYPOINT ["/usr/bin/python3", "/lab/service.py", "{name}"]\' '
+            f"--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' /var/tmp/lab-image.tar {mirrored} "
+            f"&& docker push {mirrored} && docker rmi {mirrored}"
+        )
     script = (
-        "dockerd >/var/tmp/dockerd.log 2>&1 & pid=$!; "
+        "ip link set lo up; /usr/bin/docker-registry serve /etc/lab/registry.yml >/var/tmp/registry.log 2>&1 & "
+        "registry=$!; dockerd >/var/tmp/dockerd.log 2>&1 & pid=$!; "
         "for i in $(seq 120); do docker info >/dev/null 2>&1 && break; sleep 1; done; "
-        + " && ".join(imports)
-        + "; rc=$?; kill $pid; wait $pid; exit $rc"
+        + " && ".join(pushes)
+        + "; rc=$?; kill $pid; wait $pid; kill $registry; wait $registry; exit $rc"
     )
     _run(["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--capability=all", "--private-network",
           "-D", str(root), "/bin/bash", "-c", script], log)  # fmt: skip
     tarball.unlink()
+
+
+def mirror_path(image: str) -> str:
+    """Where a docker.io image lives in a registry mirror: official images under library/."""
+    return image if "/" in image.split(":", maxsplit=1)[0] else f"library/{image}"
 
 
 def _image_tar(root: Path) -> bytes:

@@ -19,6 +19,7 @@ from tests.conftest import FIXTURES
 H100 = FIXTURES / "nvidia-smi" / "h100"
 CONFIG = validate_data({"name": "hc", "region": "us-east-1", "services": ["ollama", "qdrant"]})
 BOOT_DONE = {"step": "complete", "state": "done", "time": "2026-11-23T10:00:00Z", "error": None, "steps": {}}
+ANSWERED = {**BOOT_DONE, "first_token_at": 1_795_000_000.5}
 PS_ON_GPU = {"models": [{"name": "llama3.2:3b", "size_vram": 2_684_354_560}]}
 
 
@@ -114,18 +115,44 @@ def test_wait_follows_the_boot_until_complete(checker) -> None:  # type: ignore[
         [
             json.dumps({"step": "docker", "state": "running", "time": "t"}),
             json.dumps({"step": "services", "state": "running", "time": "t"}),
+            json.dumps(BOOT_DONE),  # the models are still downloading: the wait goes on to the first token
             json.dumps(BOOT_DONE),
+            json.dumps(ANSWERED),
         ]
     )
+    polls: list[float] = []
 
     def next_boot(_: float) -> None:
-        faults.ssm_outputs("Online", next(states, json.dumps(BOOT_DONE)))
+        polls.append(_)
+        faults.ssm_outputs("Online", next(states))
 
     health._sleep = next_boot  # the poll interval advances the instance's boot
     faults.ssm_outputs("Online", json.dumps({"step": "gpu", "state": "running", "time": "t"}))
     health.wait(instance, timeout_s=600, on_progress=progress.append, poll_s=0)
     assert progress == ["boot step gpu: running", "boot step docker: running", "boot step services: running",
+                        "boot complete; waiting for the first token from llama3.2:3b",
                         "boot step complete: done"]  # fmt: skip
+    assert len(polls) == 5, "it stops polling once the first token is in"
+    assert health.last_boot_status == ANSWERED
+
+
+def test_wait_ends_at_a_complete_boot_when_no_model_is_configured(checker) -> None:  # type: ignore[no-untyped-def]
+    faults, checked, instance = checker
+    polls: list[float] = []
+    no_model = CONFIG.model_copy(update={"ollama": CONFIG.ollama.model_copy(update={"models": []})})
+    health = HealthChecker(checked._runner, no_model, sleep=polls.append)
+    faults.ssm_outputs("Online", json.dumps(BOOT_DONE))
+    health.wait(instance, timeout_s=600, poll_s=0)
+    assert polls == []
+
+
+def test_wait_ends_when_the_first_model_cannot_answer(checker) -> None:  # type: ignore[no-untyped-def]
+    faults, health, instance = checker
+    polls: list[float] = []
+    health._sleep = polls.append
+    faults.ssm_outputs("Online", json.dumps({**BOOT_DONE, "first_token_error": "llama3.2:3b: could not be pulled"}))
+    health.wait(instance, timeout_s=600, poll_s=0)
+    assert polls == []
 
 
 def test_the_check_script_is_one_command_with_every_section(tmp_path: Path) -> None:

@@ -287,7 +287,7 @@ def test_a_cold_boot_pulls_the_images_and_a_boot_on_the_same_data_pulls_nothing(
     assert sim.run().returncode == 0, sim.log()
     assert sim.run(pull_models, GM_PULL_DELAY="0").returncode == 0, sim.log()
     first = sim.calls()
-    assert any(c.endswith("pull --quiet") for c in first)
+    assert any(c.endswith("pull --quiet ollama") for c in first)
     assert "docker exec geusemaker-ollama-1 ollama pull llama3.2:3b" in first
     # a new instance from the same data volume: the images and the model are on it
     (sim.stubs / "no-images").unlink()
@@ -301,4 +301,4 @@ def test_a_cold_boot_pulls_the_images_and_a_boot_on_the_same_data_pulls_nothing(
     assert json.loads((sim.root / "var/lib/geusemaker/models.json").read_text()) == {
         "pulled": "", "present": "llama3.2:3b", "failed": "",
     }  # fmt: skip
-    assert "images: all present, nothing to pull" in sim.log()
+    assert "images of ollama: all present, nothing to pull" in sim.log()

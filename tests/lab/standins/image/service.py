@@ -121,12 +121,28 @@ class Handler(BaseHTTPRequestHandler):
             if name not in known:
                 with open(os.path.join(DATA, "models.json"), "w") as handle:
                     json.dump(known + [name], handle)
+            # the lab counts model downloads here (on the data path: it outlives the machine)
+            with open(os.path.join(DATA, "lab-pulls.log"), "a") as handle:
+                handle.write(f"{'present' if name in known else 'downloaded'} {name}\n")
             self._json(200, {"status": "success"})
+        elif SERVICE == "ollama" and path == "/api/show":
+            name = doc.get("model") or doc.get("name")
+            if name not in models():
+                return self._json(404, {"error": f"model '{name}' not found"})
+            self._json(200, {"modelfile": f"FROM {name}", "details": {"format": "gguf"}})
         elif SERVICE == "ollama" and path in {"/api/generate", "/api/chat", "/api/embed"}:
             name = doc.get("model")
             if name not in models():
                 return self._json(404, {"error": f"model '{name}' not found"})
             LOADED[name] = time.time()
+            if doc.get("stream", True) and path == "/api/generate":  # Ollama streams by default: one line a token
+                lines = [{"model": name, "response": "ok", "done": False}, {"model": name, "done": True}]
+                body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                return self.wfile.write(body)
             self._json(200, {"model": name, "response": "ok", "done": True})
         elif SERVICE == "n8n" and path.startswith("/webhook/"):
             with socket.create_connection((os.environ.get("DB_POSTGRESDB_HOST", "postgres"), 5432), 5) as db:
