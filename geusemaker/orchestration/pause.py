@@ -21,6 +21,7 @@ from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import kind
 from geusemaker.orchestration.launch import Launched, RegionExhausted, capacity_exhausted
 from geusemaker.orchestration.move import subnet_for_zone
+from geusemaker.orchestration.reconcile import refresh
 from geusemaker.orchestration.replacement import scale_to_zero
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
@@ -40,6 +41,8 @@ def stop(clients: AwsClients, store: StateStore, name: str, *, waiter_delay_s: i
         raise UsageError(
             f"{name!r} cannot be stopped (status {status})", hint=f"See it with `geusemaker status {name}`."
         )
+    refresh(clients, store, record)  # a replacement the CLI has not seen yet: the events name the right instance
+    record = store.get(name) or record
     clear_deadline(clients, store, name, str(record.facts.get("region") or record.region))
     scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # the group must not replace it
     instances = [r for r in store.resources(name) if r.kind in INSTANCE_KINDS]

@@ -243,3 +243,25 @@ def test_an_interruption_the_group_cannot_replace_shows_interrupted_and_start_br
     assert (group["DesiredCapacity"], [i["InstanceId"] for i in group["Instances"]]) == (1, [status["instance_id"]])
     assert cli("--sandbox", "destroy", "stranded", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
+
+
+def test_a_stop_right_after_an_unseen_replacement_names_the_instance_it_stopped(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    config = _config(tmp_path, "unseen", EBS, market="spot")
+    deployed = cli("--sandbox", "deploy", "-c", config, "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    first = json.loads(deployed.out)["instance_id"]
+    assert cli("--sandbox", "sandbox", "interrupt", "unseen").code == 0
+    replacement = next(iter(_groups(shared_sandbox, "unseen").values()))["Instances"][0]["InstanceId"]
+
+    stopped = cli("--sandbox", "stop", "unseen")  # no `status --refresh` in between
+    assert stopped.code == 0, stopped.err
+    events = [(e["event"], e.get("instance_id")) for e in _status(cli, "unseen")["events"]]
+    assert events == [
+        ("launched", first),
+        ("interrupted", first),
+        ("replaced", replacement),
+        ("stopped", replacement),
+    ], events
+    assert cli("--sandbox", "destroy", "unseen", "--yes", "--delete-data").code == 0
