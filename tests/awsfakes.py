@@ -81,6 +81,8 @@ def count_resources(endpoint: str, region: str = "us-east-1") -> dict[str, int]:
     efs = boto_client(endpoint, "efs", region)
     iam = boto_client(endpoint, "iam", region)
     ssm = boto_client(endpoint, "ssm", region)
+    autoscaling = boto_client(endpoint, "autoscaling", region)
+    cloudwatch = boto_client(endpoint, "cloudwatch", region)
     instances = [
         i
         for r in ec2.describe_instances()["Reservations"]
@@ -105,6 +107,9 @@ def count_resources(endpoint: str, region: str = "us-east-1") -> dict[str, int]:
         "iam_roles": len(iam.list_roles()["Roles"]),
         "instance_profiles": len(iam.list_instance_profiles()["InstanceProfiles"]),
         "ssm_parameters": sum(len(p["Parameters"]) for p in ssm.get_paginator("describe_parameters").paginate()),
+        "autoscaling_groups": len(autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]),
+        "scaling_policies": len(autoscaling.describe_policies()["ScalingPolicies"]),
+        "alarms": len(cloudwatch.describe_alarms()["MetricAlarms"]),
     }
 
 
@@ -138,7 +143,7 @@ def error_response(service: str, code: str, message: str) -> tuple[int, dict[str
     if service in {"ec2"}:
         body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors></Response>"
         return 400, {}, body.encode()
-    if service in {"iam", "sts"}:
+    if service in {"iam", "sts", "auto-scaling"}:
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
             "<RequestId>1</RequestId></ErrorResponse>"

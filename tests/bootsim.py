@@ -90,6 +90,8 @@ case "$1 $2" in
       *--volume-ids*) echo available ;;
       *) cat "$STUB_DIR/ec2-volumes.txt" 2>/dev/null || true ;;
     esac ;;
+  "autoscaling describe-auto-scaling-instances") cat "$STUB_DIR/asg-group" 2>/dev/null || echo None ;;
+  "autoscaling terminate-instance-in-auto-scaling-group") [ ! -e "$STUB_DIR/fail-asg-terminate" ] || exit 1 ;;
 esac
 """
 )
@@ -109,10 +111,14 @@ esac
 
 _SLEEP = _GENERIC + "exit 0\n"
 #: `systemctl start --no-block geusemaker-models.service` runs the model puller in the background, as systemd
-#: would, when the stub folder has `run-models`.
+#: would, when the stub folder has `run-models`; `is-active --quiet UNIT` is true when it has `active-UNIT`.
 _SYSTEMCTL = (
     _GENERIC
     + r"""
+if [ "$1 $2" = "is-active --quiet" ]; then  # active when the stub folder has `active-UNIT`
+  [ -e "$STUB_DIR/active-$3" ]
+  exit
+fi
 if [ "$*" = "start --no-block geusemaker-models.service" ] && [ -e "$STUB_DIR/run-models" ]; then
   "$GM_ROOT/opt/geusemaker/pull-models.sh" >/dev/null 2>&1 &
 fi

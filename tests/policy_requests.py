@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests import policy_requests_asg
 from tests.awsfakes import boto_client
 from tests.iamsim import Request
 
@@ -45,6 +46,7 @@ class World:
     association: dict[str, str] = field(default_factory=dict)
     mount_target: dict[str, tuple[str, str]] = field(default_factory=dict)
     boundary: dict[str, str] = field(default_factory=dict)
+    group_arn: dict[str, str] = field(default_factory=dict)
 
     def observe(self, endpoint: str) -> None:
         """Add what the sandbox holds now (call after deploy, before destroy)."""
@@ -64,6 +66,7 @@ class World:
             self.tags[fs["FileSystemId"]] = {t["Key"]: t["Value"] for t in fs.get("Tags", [])}
             for target in efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]:
                 self.mount_target[target["MountTargetId"]] = (fs["FileSystemId"], target["NetworkInterfaceId"])
+        policy_requests_asg.observe(self, endpoint)
 
     def ec2_arn(self, resource_id: str) -> str:
         prefix = resource_id.split("-", maxsplit=1)[0]
@@ -238,6 +241,10 @@ def requests_for(calls: list[tuple[str, str, bytes]], world: World) -> Iterator[
             found = _iam(operation, parse_qs(body.decode()), world)
         elif service == "ssm":
             found = _ssm(operation, body, world)
+        elif service == "auto-scaling":
+            found = policy_requests_asg.autoscaling(operation, parse_qs(body.decode()), world)
+        elif service == "cloudwatch":
+            found = policy_requests_asg.cloudwatch(operation, body, world)
         else:
             found = iter([Request(f"{IAM_PREFIX[service]}:{operation}")])
         for request in found:

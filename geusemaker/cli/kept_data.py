@@ -121,6 +121,7 @@ def kept_cost(state: object, name: str, region: str) -> float | None:
     from geusemaker.catalog import load_catalog
     from geusemaker.cli.session import open_store
     from geusemaker.models.config import DeploymentConfig
+    from geusemaker.models.replacement import ALARM_MONTHLY_USD
     from geusemaker.orchestration.kinds import kind
     from geusemaker.planning.cost import kept_data_monthly
     from geusemaker.services.cache import JsonCache
@@ -136,6 +137,8 @@ def kept_cost(state: object, name: str, region: str) -> float | None:
     pricing = PricingService(clients, load_catalog(), JsonCache(paths.cache_dir() / "aws-answers.json"))
     config = DeploymentConfig.model_validate(record.config)
     monthly = kept_data_monthly(config, {r.kind for r in kept}, pricing.resource_rates(region), snapshot_gb)
+    alarms = sum(r.kind == "alarm" for r in store.resources(name))  # a stopped stack keeps its fallback alarm
+    monthly = round(monthly + alarms * ALARM_MONTHLY_USD, 2) if monthly is not None and alarms else monthly
     store.update_facts(name, kept_monthly_usd=monthly)
     return monthly
 

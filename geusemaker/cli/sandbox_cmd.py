@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from geusemaker.cli.render import OutputFormat
+from geusemaker.cli.session import checked_name
 
 app = typer.Typer(
     help="Run the built-in local AWS sandbox (moto) for trying GeuseMaker without an account.",
@@ -91,3 +92,41 @@ def _report(info: object, output: OutputFormat) -> None:
         message(f"sandbox running at {info.endpoint} (pid {info.pid}); quotas: {quotas}; opt-in regions: {enabled}")
     else:
         message("sandbox not running; start it with: geusemaker sandbox start")
+
+
+@app.command("interrupt")
+def interrupt(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A deployment made in the sandbox.", callback=checked_name)],
+    no_spot_capacity: Annotated[
+        bool,
+        typer.Option(
+            "--no-spot-capacity",
+            help="Spot capacity is gone too: the group cannot replace the instance, the fallback alarm fires.",
+        ),
+    ] = False,
+) -> None:
+    """Take a sandbox stack's instance away as a spot interruption would; its Auto Scaling group replaces it.
+
+    Example: geusemaker sandbox interrupt my-llm --no-spot-capacity
+    """
+    from geusemaker.cli.render import message
+    from geusemaker.cli.session import open_store, same_target
+    from geusemaker.errors import UsageError
+    from geusemaker.orchestration.interruption import interrupt as interrupt_stack
+
+    store = open_store()
+    record = store.get(name)
+    if record is None or not record.facts.get("sandbox_id"):
+        raise UsageError(
+            f"{name!r} is not a deployment in the sandbox", hint="Only sandbox stacks can be interrupted this way."
+        )
+    ctx.obj.sandbox = True
+    clients = ctx.obj.aws(str(record.facts.get("region") or record.region))
+    same_target(record, clients)
+    done = interrupt_stack(clients, store, name, no_spot_capacity=no_spot_capacity, waiter_delay_s=1)
+    fired = f"; no spot capacity: alarm {done.alarm} fired its actions" if done.alarm else ""
+    message(
+        f"[yellow]{name}: instance {done.instance_id} terminated as AWS would[/] (group {done.group}){fired}. "
+        f"See what happened: geusemaker --sandbox status {name} --refresh"
+    )

@@ -52,6 +52,7 @@ def deployment_json(record: DeploymentRecord, now: float | None = None) -> dict[
         "uptime_s": round(running_until - launched) if launched and record.status in BILLED else None,
         "health": facts.get("health"),
         "detail": record.detail,
+        "events": [event.as_fact() for event in events],
     }
 
 
@@ -99,6 +100,10 @@ def status(
             say(f"[dim]{d['name']}: {where}, up {_uptime(d['uptime_s'])}[/]")
         if d["deadline_at"]:
             say(f"[dim]{d['name']}: stops at its deadline, {d['deadline_at']} (lifecycle.max_runtime_hours)[/]")
+    if name is not None:
+        from geusemaker.cli.history_view import show_history
+
+        show_history(documents[0])
 
 
 def _mark_vanished(document: dict[str, Any], record: DeploymentRecord) -> dict[str, Any]:
@@ -165,8 +170,7 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     from geusemaker.cli.render import message
     from geusemaker.errors import UsageError
     from geusemaker.models.status import REFRESHABLE
-    from geusemaker.orchestration.lifecycle import record_instance_state
-    from geusemaker.services.compute import ComputeService
+    from geusemaker.orchestration.reconcile import refresh
 
     instance_id = record.facts.get("instance_id")
     if not instance_id or record.status not in REFRESHABLE:
@@ -178,7 +182,7 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     except UsageError as elsewhere:  # another endpoint would report the instance gone: leave the status alone
         message(f"[yellow]{record.name} not refreshed:[/] {escape(elsewhere.message)}")
         return
-    record_instance_state(store, record, ComputeService(clients, region).describe_instance(instance_id))
+    refresh(clients, store, record)
 
 
 def list_deployments(

@@ -83,12 +83,33 @@ def _data_volume_statements(region: str, account: str, stack_id: str) -> list[di
     ]
 
 
+#: what the guard calls to scale the stack's group to zero (DescribeAutoScalingInstances has no resource-level scope)
+_SCALE_TO_ZERO = "autoscaling:TerminateInstanceInAutoScalingGroup"
+_FIND_GROUP = "autoscaling:DescribeAutoScalingInstances"
+
+
+def _group_statements(region: str, account: str, deployment: str, stack_id: str) -> list[dict[str, Any]]:
+    """The guard's scale to zero: only on the stack's own groups (by name and by the stack id tag)."""
+    groups = f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/gm-{deployment}-*"
+    return [
+        {"Sid": "FindOwnGroup", "Effect": "Allow", "Action": _FIND_GROUP, "Resource": "*"},
+        {
+            "Sid": "ScaleOwnGroupToZero",
+            "Effect": "Allow",
+            "Action": _SCALE_TO_ZERO,
+            "Resource": groups,
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{_STACK_TAG}": stack_id}},
+        },
+    ]
+
+
 def deployment_policy(
     deployment: str, region: str, account: str, file_system_arn: str | None, stack_id: str | None = None
 ) -> dict[str, Any]:
-    """Read this deployment's parameters (decrypting only those, through SSM), mount its EFS, attach its data volume.
+    """Read this deployment's parameters (decrypting only those, through SSM), mount its EFS, attach its data volume,
+    scale its Auto Scaling group to zero (the guard).
 
-    The data volume statements come with `stack_id` (the boot attaches the volume tagged with it).
+    The data volume and group statements come with `stack_id` (what carries it is the stack's).
     """
     path = parameter_path(deployment).rstrip("/")
     parameters = f"arn:aws:ssm:{region}:{account}:parameter{path}"
@@ -124,6 +145,7 @@ def deployment_policy(
         )
     if stack_id:
         statements.extend(_data_volume_statements(region, account, stack_id))
+        statements.extend(_group_statements(region, account, deployment, stack_id))
     return _document(statements)
 
 
@@ -174,6 +196,14 @@ def boundary_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": list(_VOLUME_ATTACHMENT),
                 "Resource": ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"],
+                "Condition": {"Null": {f"aws:ResourceTag/{_STACK_TAG}": "false"}},
+            },
+            {"Sid": "FindGroups", "Effect": "Allow", "Action": _FIND_GROUP, "Resource": "*"},
+            {
+                "Sid": "ScaleStackGroupsToZero",
+                "Effect": "Allow",
+                "Action": _SCALE_TO_ZERO,
+                "Resource": "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/gm-*",
                 "Condition": {"Null": {f"aws:ResourceTag/{_STACK_TAG}": "false"}},
             },
         ]

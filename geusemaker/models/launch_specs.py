@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from geusemaker.models.data_layout import DataLayout
 from geusemaker.models.market import MarketKind
+from geusemaker.models.replacement import ZoneTypes
 from geusemaker.models.step_refs import Ref, Target
 from geusemaker.models.steps import MountTargetSpec, Spec, SubnetSpec
 
@@ -91,3 +92,20 @@ class DataVolumeSpec(Spec):
 
     def describe(self) -> str:
         return f"create and attach encrypted {self.volume_type} data volume ({self.size_gb} GiB, kept on destroy)"
+
+
+@dataclass(frozen=True)
+class ReplacementSpec(Spec):
+    """The Auto Scaling group of one that holds the launched instance and replaces it when AWS takes it."""
+
+    kind: ClassVar[str] = "autoscaling-group"
+    instance: Target
+    zone: Target
+    launch_template: Target
+    shapes: tuple[ZoneTypes, ...]
+    #: `market: spot-or-on-demand`: an on-demand group and an alarm take over when spot capacity is gone
+    fallback_on_demand: bool = False
+
+    def describe(self) -> str:
+        extra = " and an on-demand fallback on no spot capacity" if self.fallback_on_demand else ""
+        return f"hand the instance to an Auto Scaling group of one in its zone (automatic replacement{extra})"

@@ -19,6 +19,9 @@ from geusemaker.models.step_refs import Output
 from geusemaker.models.steps import Spec
 from geusemaker.orchestration import create
 from geusemaker.orchestration.launch import launch_instance
+from geusemaker.orchestration.replacement import create_replacement
+from geusemaker.services.alarms import AlarmService
+from geusemaker.services.autoscaling import AutoScalingService
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService
 from geusemaker.services.iam import IamService
@@ -138,6 +141,14 @@ _KINDS = (
                  lambda clients, region, name, stack: SnapshotService(clients, region).find(name, stack),
                  lambda ctx, rid: SnapshotService(ctx.clients, ctx.region).delete(rid), arn_type="snapshot",
                  tag_kind=SNAPSHOT_KIND, keep=True),
+    # The group goes first: deleting it (forced) terminates what it launched, which then lets go of the data.
+    ResourceKind("autoscaling-group", launch_specs.ReplacementSpec, create_replacement,
+                 lambda clients, region, name, stack: AutoScalingService(clients, region).find_groups(name, stack),
+                 lambda ctx, rid: AutoScalingService(ctx.clients, ctx.region, ctx.sleep, ctx.waiter_delay_s)
+                 .delete_group(rid), ("instance", "launch-template", "subnet", "security-group")),
+    ResourceKind("alarm", None, None,
+                 lambda clients, region, name, stack: AlarmService(clients, region).find(name, stack),
+                 lambda ctx, rid: AlarmService(ctx.clients, ctx.region).delete(rid), ("autoscaling-group",)),
 )  # fmt: skip
 
 KINDS: dict[str, ResourceKind] = {kind.name: kind for kind in _KINDS}

@@ -67,7 +67,6 @@ class InstanceLauncher:
         attempts: list[LaunchAttempt] = []
         quota_hit = False
         out_of_quota: set[str] = set()  # markets whose quota is spent here; the other market may still launch
-        template_market = spec.initial_market
         for group in spec.launches:
             if self.run.cancelled is not None and self.run.cancelled.is_set():
                 raise KeyboardInterrupt
@@ -76,9 +75,6 @@ class InstanceLauncher:
             subnet = self._zone_ready(group)
             attempt = LaunchAttempt(self.run.region, group.zone, group.market, group.instance_types, "")
             attempts.append(attempt)
-            if group.market != template_market:
-                self.run.compute.set_shutdown_behavior(spec.launch_template, group.market)
-                template_market = group.market
             try:
                 result = self._create_fleet(spec.launch_template, group, subnet, len(attempts))
             except CapacityError as exc:

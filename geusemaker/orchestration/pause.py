@@ -22,6 +22,8 @@ from geusemaker.orchestration.history import record_event, record_launch
 from geusemaker.orchestration.kinds import kind
 from geusemaker.orchestration.launch import Launched, RegionExhausted, capacity_exhausted
 from geusemaker.orchestration.move import subnet_for_zone
+from geusemaker.orchestration.reconcile import refresh
+from geusemaker.orchestration.replacement import scale_to_zero
 from geusemaker.services.aws import AwsClients
 from geusemaker.state.store import ResourceRecord, StateStore
 
@@ -40,7 +42,10 @@ def stop(clients: AwsClients, store: StateStore, name: str, *, waiter_delay_s: i
         raise UsageError(
             f"{name!r} cannot be stopped (status {status})", hint=f"See it with `geusemaker status {name}`."
         )
+    refresh(clients, store, record)  # a replacement the CLI has not seen yet: the events name the right instance
+    record = store.get(name) or record
     clear_deadline(clients, store, name, str(record.facts.get("region") or record.region))
+    scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # the group must not replace it
     instances = [r for r in store.resources(name) if r.kind in INSTANCE_KINDS]
     report = Destroyer(clients, store, name, waiter_delay_s=waiter_delay_s).destroy(instances)
     if report.failed:
@@ -81,13 +86,16 @@ def start(
     tags = stack_tags(plan.config.tags, str(record.facts.get("stack_id") or uuid.uuid4().hex))
     run = RegionRun(clients, store, plan.config, region, tags, uuid.uuid4().hex[:16], waiter_delay_s=waiter_delay_s,
                     kept=kept, outputs=outputs)  # fmt: skip
-    steps = [step for step in plan.steps if step.kind in ("instance", "data-volume")]
+    steps = [step for step in plan.steps if step.kind in ("instance", "data-volume", "autoscaling-group")]
     steps = subnet_for_zone(steps, outputs, clients, region)  # the data moved to a zone without a subnet yet
+    scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # a group still trying to replace stops
     begun = time.time()
     write_deadline(clients, store, name, region, plan.config.lifecycle.max_runtime_hours, tags)
     try:
         run_steps(steps, create_handlers(run), on_event, outputs=run.outputs)
     except (StepFailed, KeyboardInterrupt) as error:
+        with contextlib.suppress(UserError):  # the start's own error comes first
+            scale_to_zero(clients, store, name, waiter_delay_s=waiter_delay_s)  # nothing may come back by itself
         with contextlib.suppress(UserError):  # the launch's failure comes first; a later start, stop or destroy retries
             clear_deadline(clients, store, name, region)
         launched = [r for r in store.resources(name) if r.created_at >= begun and not kind(r.kind).keep]

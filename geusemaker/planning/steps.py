@@ -15,9 +15,11 @@ from geusemaker.models.launch_specs import (
     InstanceSpec,
     LaunchGroup,
     LaunchTemplateSpec,
+    ReplacementSpec,
     fallback_subnet_step,
 )
 from geusemaker.models.plan import Placement, RegionSteps
+from geusemaker.models.replacement import ZoneTypes
 from geusemaker.models.services import secret_names
 from geusemaker.models.step_refs import Ref, Target
 from geusemaker.models.steps import (
@@ -130,7 +132,16 @@ def plan_steps(
         steps.append(
             Step("data-volume", DataVolumeSpec(Ref("instance"), Ref("instance", "zone"), config.storage.data_volume_gb))
         )
+    steps.append(replacement_step(config, launches, has_volume(layout)))
     return tuple(steps)
+
+
+def replacement_step(config: DeploymentConfig, launches: Sequence[LaunchGroup], volume: bool) -> Step:
+    """The Auto Scaling group of one that takes the launched instance (after its data volume is attached)."""
+    shapes = tuple(ZoneTypes(g.zone, g.market, g.instance_types, g.hourly_usd) for g in launches)
+    fallback = config.compute.market == "spot-or-on-demand"
+    spec = ReplacementSpec(Ref("instance"), Ref("instance", "zone"), Ref("launch-template"), shapes, fallback)
+    return Step("autoscaling-group", spec, after=("data-volume",) if volume else ())
 
 
 def _launch_groups(

@@ -67,7 +67,9 @@ class ComputeService:
                 "HttpEndpoint": "enabled",
             },
             "UserData": base64.b64encode(spec.user_data).decode(),
-            "InstanceInitiatedShutdownBehavior": "terminate" if spec.market == "spot" else "stop",
+            # Always terminate: the stack's Auto Scaling group would replace a stopped instance forever; the
+            # data lives on its own volume (or EFS), never on the instance's disks.
+            "InstanceInitiatedShutdownBehavior": "terminate",
             "TagSpecifications": [
                 {"ResourceType": kind, "Tags": tag_list(spec.deployment, kind, spec.user_tags)}
                 for kind in TAGGED_AT_LAUNCH
@@ -85,15 +87,6 @@ class ComputeService:
                 ],
             )
         return str(template["LaunchTemplate"]["LaunchTemplateId"])
-
-    def set_shutdown_behavior(self, template_id: str, market: MarketKind) -> None:
-        """A new template version whose shutdown stops (on-demand) or terminates (spot) the instance."""
-        with translate_errors("ec2:CreateLaunchTemplateVersion"):
-            self._ec2.create_launch_template_version(
-                LaunchTemplateId=template_id,
-                SourceVersion="$Latest",
-                LaunchTemplateData={"InstanceInitiatedShutdownBehavior": "terminate" if market == "spot" else "stop"},
-            )
 
     def create_fleet(
         self,

@@ -33,6 +33,10 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
     instance = next(
         i for i, tags in world.tags.items() if i.startswith("i-") and tags.get("geusemaker:deployment") == "policy"
     )
+    assert cli("--sandbox", "stop", "policy").code == 0
+    assert cli("--sandbox", "start", "policy").code == 0
+    world.observe(shared_sandbox)  # the instance the start launched
+    assert cli("--sandbox", "status", "policy", "--refresh").code == 0
     assert cli("--sandbox", "destroy", "policy", "--yes", "--delete-data").code == 0
 
     policy = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
@@ -43,6 +47,12 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
         {"ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterface"} if data == "efs" else set()
     )  # every layout but none has its data volume; efs adds the file system's mount targets
     assert expected <= actions
+    replacement = {
+        "autoscaling:CreateAutoScalingGroup", "autoscaling:AttachInstances", "autoscaling:SetDesiredCapacity",
+        "autoscaling:UpdateAutoScalingGroup", "autoscaling:PutScalingPolicy", "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DisableAlarmActions", "autoscaling:DeleteAutoScalingGroup", "cloudwatch:DeleteAlarms",
+    }  # fmt: skip
+    assert replacement <= actions, replacement - actions
     deadline = "arn:aws:ssm:us-east-1:123456789012:parameter/geusemaker/policy/deadline"
     assert {(r.action, r.resource) for _, r in checked} >= {("ssm:PutParameter", deadline),
                                                             ("ssm:DeleteParameter", deadline)}  # fmt: skip

@@ -38,7 +38,7 @@ def test_deploy_status_destroy_leaves_zero_resources(tmp_path: Path, shared_sand
     assert [s["name"] for s in status] == ["life"]
     assert status[0]["status"] == "running" and status[0]["instance_id"] == document["instance_id"]
     assert set(status[0]) >= {"name", "status", "region", "instance_id", "instance_type", "market", "public_ip",
-                              "hourly_usd", "cost_so_far_usd", "health"}  # fmt: skip
+                              "hourly_usd", "cost_so_far_usd", "health", "events"}  # fmt: skip
 
     destroyed = run_cli("--sandbox", "destroy", "life", "--yes", "--delete-data")
     assert destroyed.code == 0, destroyed.err

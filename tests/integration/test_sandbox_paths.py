@@ -39,12 +39,12 @@ def test_spot_to_on_demand_fallback_keeps_the_template_data(
     assert result.code == 0, result.err
     launched = json.loads(result.out)
     assert launched["market"] == "on-demand"
-    assert "ec2.CreateLaunchTemplateVersion" in faults.calls, "the template switched market"
+    assert "ec2.CreateLaunchTemplateVersion" not in faults.calls, "one template serves both markets"
     ec2 = boto_client(shared_sandbox, "ec2")
     versions = ec2.describe_launch_template_versions(LaunchTemplateName="geusemaker-ondemand")["LaunchTemplateVersions"]
     latest = max(versions, key=lambda v: v["VersionNumber"])["LaunchTemplateData"]
-    assert latest["InstanceInitiatedShutdownBehavior"] == "stop"
-    assert latest["ImageId"] == plan["ami"]["id"], "the new version keeps the source's image"
+    assert latest["InstanceInitiatedShutdownBehavior"] == "terminate", "the group would replace a stopped instance"
+    assert latest["ImageId"] == plan["ami"]["id"]
     assert latest["UserData"] and latest["IamInstanceProfile"] and latest["BlockDeviceMappings"]
     assert _launched_image(shared_sandbox, "us-east-1", launched["instance_id"]) == plan["ami"]["id"]
     assert cli("--sandbox", "destroy", "ondemand", "--yes", "--delete-data").code == 0

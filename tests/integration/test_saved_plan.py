@@ -83,13 +83,21 @@ def test_a_saved_plan_creates_exactly_the_resources_and_parameters_it_lists(
     kinds = {line.split()[0] for line in tagged_resources(shared_sandbox, "saved")}
     assert kinds == {
         "vpc", "subnet", "internet-gateway", "route-table", "security-group", "iam-role", "instance-profile",
-        "ssm-parameter", "file-system", "launch-template", "fleet", "instance", "data-volume",
+        "ssm-parameter", "file-system", "launch-template", "fleet", "instance", "autoscaling-group", "alarm",
+        "data-volume",
     }  # fmt: skip
     assert plan["storage"]["layout"] == "volume+efs", "efs: the data volume, and EFS for the models"
     [volume] = _tagged(ec2.describe_volumes(Filters=[{"Name": "tag:geusemaker:kind", "Values": ["data-volume"]}])[
         "Volumes"
     ], "saved")  # fmt: skip
     assert (volume["Size"], volume["VolumeType"], volume["Encrypted"]) == (specs["data-volume"]["size_gb"], "gp3", True)
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    groups = [g for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+              if g["AutoScalingGroupName"].startswith("gm-saved-")]  # fmt: skip
+    planned_types = {t for shape in specs["autoscaling-group"]["shapes"] for t in shape["instance_types"]}
+    for group in groups:
+        overrides = group["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"]
+        assert {o["InstanceType"] for o in overrides} <= planned_types, "the plan's instance types"
     assert cli("--sandbox", "destroy", "saved", "--yes", "--delete-data").code == 0
 
 

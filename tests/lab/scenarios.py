@@ -275,11 +275,15 @@ def idle_guard(machine: LabMachine) -> Observed:
 
 def max_runtime(machine: LabMachine) -> Observed:
     """max_runtime_hours is a deadline from deploy/start (read from SSM), not this boot's uptime: a busy instance
-    whose uptime has passed the limit keeps running until the deadline, and stops at it."""
+    whose uptime has passed the limit keeps running until the deadline, and stops at it. This instance is a
+    member of the stack's Auto Scaling group: the guard scales the group to zero rather than shutting down."""
     started = time.monotonic()
     deadline = int(time.time()) + 3600
     parameters = machine.root / "var/lib/lab/ssm/parameters.tsv"
     parameters.write_text(parameters.read_text() + f"{parameter_path(machine.config.name)}deadline\t{deadline}\n")
+    group = machine.root / "var/lib/lab/autoscaling/group"
+    group.parent.mkdir(parents=True, exist_ok=True)
+    group.write_text("gm-lab-5f0c2b1e\n")
     machine.poweroff()
     machine.boot()  # a start: the deadline is read once per boot
     _wait_healthy(machine)
@@ -293,6 +297,10 @@ def max_runtime(machine: LabMachine) -> Observed:
     error = str(machine.status()["error"])
     assert "max_runtime_hours (2 h) reached: deadline" in error, error
     assert "guard: deadline " in machine.log()
+    terminated = (machine.root / "var/lib/lab/autoscaling/terminated").read_text()
+    assert "--should-decrement-desired-capacity" in terminated, "scaled the group to zero"
+    assert "group gm-lab-5f0c2b1e scaled to zero" in machine.log(), machine.log()[-2000:]
+    assert machine.status()["drain"]["state"] == "done", "drained before it went"
     return Observed("max-runtime", time.monotonic() - started, {"status": machine.status()})
 
 

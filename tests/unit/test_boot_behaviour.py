@@ -282,6 +282,7 @@ def test_the_idle_clock_starts_afresh_after_a_reboot(tmp_path: Path) -> None:
         ("qdrant", lambda sim: sim.container_log("qdrant", '1.2.3.4 "POST /collections/c/points/search HTTP/1.1" 200')),
         ("crawl4ai", lambda sim: sim.container_log("crawl4ai", 'INFO: 172.18.0.1:1 - "POST /crawl HTTP/1.1" 200 OK\n')),
         ("ssm", lambda sim: (sim.stubs / "ssm-session").write_text("")),
+        ("model download", lambda sim: (sim.stubs / "active-geusemaker-models.service").write_text("")),
     ],
 )  # fmt: skip
 def test_activity_on_any_service_keeps_the_instance_up(tmp_path: Path, source: str, make_busy: Any) -> None:

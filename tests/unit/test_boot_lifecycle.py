@@ -241,6 +241,41 @@ def test_an_idle_stop_on_spot_drains_before_it_shuts_down(tmp_path: Path) -> Non
     assert sim.status()["drain"]["reason"].startswith("guard: idle for 10 minutes")
 
 
+@pytest.mark.parametrize("spot", [True, False], ids=["spot", "on-demand"])
+def test_the_guard_on_a_group_member_drains_then_scales_the_group_to_zero_and_never_shuts_down(
+    tmp_path: Path, spot: bool
+) -> None:
+    sim = _sim(tmp_path, spot=spot, **{**EBS, "lifecycle": {"idle_stop_minutes": 10}})
+    _volume(sim, f"{VOLUME}\tavailable\tNone")
+    assert sim.run().returncode == 0, sim.log()
+    (sim.stubs / "mounted").write_text("")
+    (sim.stubs / "calls.log").write_text("")
+    (sim.stubs / "asg-group").write_text("gm-sim-5f0c2b1e\n")
+    _guard(sim, 1_800_000_000)
+    _guard(sim, 1_800_000_000 + 600)
+    calls = sim.calls()
+    detach = calls.index(f"aws ec2 detach-volume --region eu-west-1 --volume-id {VOLUME}")
+    scale = calls.index(
+        f"aws autoscaling terminate-instance-in-auto-scaling-group --region eu-west-1 --instance-id {INSTANCE}"
+        " --should-decrement-desired-capacity"
+    )
+    assert detach < scale, "drained (data volume released) before the instance goes"
+    assert _shutdowns(sim) == [], "a shutdown would be undone by the group: it would replace the instance"
+    assert "group gm-sim-5f0c2b1e scaled to zero" in sim.log()
+
+
+def test_a_guard_that_cannot_scale_its_group_to_zero_retries_instead_of_shutting_down(tmp_path: Path) -> None:
+    sim = _booted(tmp_path, lifecycle={"idle_stop_minutes": 0, "max_runtime_hours": 1})
+    (sim.stubs / "asg-group").write_text("gm-sim-5f0c2b1e\n")
+    (sim.stubs / "fail-asg-terminate").write_text("")
+    (sim.base / "uptime").write_text("3600.00 0\n")
+    result = sim.run(sim.root / "opt/geusemaker/guard.sh", GM_NOW="2", GM_UPTIME_FILE=str(sim.base / "uptime"))
+    assert result.returncode == 1
+    assert _shutdowns(sim) == []
+    assert "systemctl start geusemaker-guard.timer" in sim.calls(), "the next minute tries again"
+    assert "cannot scale group gm-sim-5f0c2b1e to zero" in str(sim.status()["error"])
+
+
 # -- downloads ------------------------------------------------------------------------------------
 
 

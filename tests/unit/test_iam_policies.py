@@ -82,7 +82,7 @@ def test_the_operator_policy_cannot_pass_or_attach_roles_beyond_the_products(ope
     assert not {"iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary"} & set(by_action)
     (linked,) = by_action["iam:CreateServiceLinkedRole"]
     assert sorted(linked["Condition"]["StringEquals"]["iam:AWSServiceName"]) == [
-        "ec2fleet.amazonaws.com", "elasticfilesystem.amazonaws.com", "spot.amazonaws.com",
+        "autoscaling.amazonaws.com", "ec2fleet.amazonaws.com", "elasticfilesystem.amazonaws.com", "spot.amazonaws.com",
     ]  # fmt: skip
     for action, statements in by_action.items():
         if action.startswith("iam:") and action not in {"iam:ListRoles", "iam:ListInstanceProfiles"}:

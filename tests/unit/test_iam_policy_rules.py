@@ -174,3 +174,40 @@ def test_the_instance_attaches_and_detaches_only_volumes_and_instances_of_its_ow
         assert not allows(boundary, Request(action, f"{EC2}:volume/vol-1", stack))
     without = deployment_policy("shop", "eu-west-1", ACCOUNT, None)
     assert not allows(without, Request("ec2:AttachVolume", f"{EC2}:volume/vol-1", stack))
+
+
+def test_the_instance_scales_only_its_own_stacks_group_to_zero() -> None:
+    group = f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:autoScalingGroup:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+    other_group = group.replace("gm-shop-", "gm-other-")
+    stack = {"aws:ResourceTag/geusemaker:stack-id": "5f0c2b1e9d8a"}
+    policy = deployment_policy("shop", "eu-west-1", ACCOUNT, None, "5f0c2b1e9d8a")
+    boundary = boundary_policy()
+    scale = "autoscaling:TerminateInstanceInAutoScalingGroup"
+    assert allows(policy, Request(scale, group, stack)) and allows(boundary, Request(scale, group, stack))
+    assert not allows(policy, Request(scale, group, {"aws:ResourceTag/geusemaker:stack-id": "0another0"}))
+    assert not allows(policy, Request(scale, other_group, stack)), "another stack's group"
+    assert not allows(boundary, Request(scale, group)), "an untagged group is nobody's"
+    find = Request("autoscaling:DescribeAutoScalingInstances")
+    assert allows(policy, find) and allows(boundary, find)
+    for action in (
+        "autoscaling:SetDesiredCapacity",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:DeleteAutoScalingGroup",
+    ):
+        assert not allows(boundary, Request(action, group, stack)), action
+
+
+def test_groups_and_alarms_are_created_tagged_and_changed_only_when_ours(operator: dict[str, Any]) -> None:
+    group = f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:autoScalingGroup:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:gm-shop-5f0c2b1e-no-spot"
+    for action, resource in (("autoscaling:CreateAutoScalingGroup", group), ("cloudwatch:PutMetricAlarm", alarm)):
+        assert allows(operator, Request(action, resource, NEW))
+        assert not allows(operator, Request(action, resource)), "untagged"
+    for action, resource in (
+        ("autoscaling:DeleteAutoScalingGroup", group), ("autoscaling:AttachInstances", group),
+        ("autoscaling:SetDesiredCapacity", group), ("cloudwatch:DeleteAlarms", alarm),
+        ("cloudwatch:DisableAlarmActions", alarm),
+    ):  # fmt: skip
+        assert allows(operator, Request(action, resource, OURS)), action
+        assert not allows(operator, Request(action, resource)), f"{action} on what is not ours"
+        assert not allows(operator, Request(action, resource.replace(":gm-", ":prod-").replace("/gm-", "/prod-"), OURS))

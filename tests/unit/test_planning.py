@@ -103,8 +103,13 @@ def test_steps_follow_dependencies_and_options() -> None:
     )
     existing_ids = [s.id for s in existing]
     assert "vpc" not in existing_ids and "file-system" not in existing_ids
-    assert existing_ids[-2:] == ["instance", "data-volume"]
+    assert existing_ids[-3:] == ["instance", "data-volume", "autoscaling-group"]
     assert "100 GiB" in next(s.action for s in existing if s.id == "data-volume")
+    group = existing[-1]
+    assert set(group.depends_on) >= {"instance", "data-volume", "launch-template"}, "after the data is attached"
+    assert group.spec.fallback_on_demand, "the default market allows on-demand"
+    spot_only = plan_steps(parse_config("name: s\ncompute:\n  market: spot\n"))
+    assert not spot_only[-1].spec.fallback_on_demand and spot_only[-1].depends_on == ("instance", "launch-template")
 
 
 # -- property: the chosen placement is the cheapest feasible candidate -------------------------
