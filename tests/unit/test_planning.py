@@ -109,7 +109,10 @@ def test_steps_follow_dependencies_and_options() -> None:
     assert set(group.depends_on) >= {"instance", "data-volume", "launch-template"}, "after the data is attached"
     assert group.spec.fallback_on_demand, "the default market allows on-demand"
     spot_only = plan_steps(parse_config("name: s\ncompute:\n  market: spot\n"))
-    assert not spot_only[-1].spec.fallback_on_demand and spot_only[-1].depends_on == ("instance", "launch-template")
+    assert not spot_only[-1].spec.fallback_on_demand
+    assert spot_only[-1].depends_on == ("instance", "launch-template", "data-volume"), "the default has a volume"
+    rooted = plan_steps(parse_config("name: s\ncompute:\n  market: spot\nstorage:\n  data: none\n"))
+    assert rooted[-1].depends_on == ("instance", "launch-template"), "no data volume to wait for"
 
 
 # -- property: the chosen placement is the cheapest feasible candidate -------------------------
