@@ -14,15 +14,15 @@ from geusemaker.errors import QuotaError, UsageError
 from geusemaker.models.catalog import InstanceSpec
 from geusemaker.models.config import DeploymentConfig
 from geusemaker.models.data_layout import DataLayout
-from geusemaker.models.market import Check, MarketKind, QuotaCheck
+from geusemaker.models.market import Check, MarketKind
 from geusemaker.models.ollama_models import fit_warning
 from geusemaker.models.plan import Placement, Plan, UserDataSize
-from geusemaker.models.quotas import QUOTA_NAMES, quota_code, quota_group
 from geusemaker.models.regions import AUTO, OPT_IN_REGIONS
 from geusemaker.planning import cost as costing
 from geusemaker.planning import network_check
-from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer, RegionFacts
+from geusemaker.planning.gather import MAX_WORKERS, Facts, Gatherer
 from geusemaker.planning.images import region_images
+from geusemaker.planning.placements import merge_live, placement_of, quota_check
 from geusemaker.planning.ranking import MAX_FALLBACKS, choose, rank, rank_key
 from geusemaker.planning.regions import (
     FIRST_WAVE,
@@ -130,7 +130,7 @@ class Planner:
         disabled = disabled_regions(opt_in, regions, searching=True) if searching else []
         bounds = {r: bound for r, bound in bounds.items() if r not in disabled}
         usable = sorted(bounds)
-        specs = [_merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
+        specs = [merge_live(spec, facts.live_specs.get(spec.instance_type)) for spec in specs]
         candidates = in_zone(self._search(config, specs, facts, markets, gatherer, bounds), zone)
         more_checks: list[Check] = []
         existing: dict[str, str] | None = None
@@ -271,8 +271,8 @@ class Planner:
                     if zone_name is None:
                         continue
                     for market in markets:
-                        placement = _placement(spec, region_facts, zone_id, zone_name, market, extras, facts)
-                        quota = _quota(region_facts, spec, market)
+                        placement = placement_of(spec, region_facts, zone_id, zone_name, market, extras, facts)
+                        quota = quota_check(region_facts, spec, market)
                         problems = []
                         if quota is not None and quota.status == "fail":
                             problems.append(f"quota: {quota.detail}")
@@ -286,44 +286,3 @@ class Planner:
                             )
                         candidates.append(replace(placement, quota_check=quota, problems=tuple(problems)))
         return candidates
-
-
-def _merge_live(catalog_spec: InstanceSpec, live: InstanceSpec | None) -> InstanceSpec:
-    """Live facts win, but the GPU keeps the catalog's name (the alias space users choose from)."""
-    if live is None:
-        return catalog_spec
-    return replace(live, gpu=catalog_spec.gpu, gpu_memory_gib=live.gpu_memory_gib or catalog_spec.gpu_memory_gib)
-
-
-def _placement(
-    spec: InstanceSpec,
-    facts: RegionFacts,
-    zone_id: str,
-    zone_name: str,
-    market: MarketKind,
-    extras: float,
-    all_facts: Facts,
-) -> Placement:
-    on_demand = facts.on_demand.get(spec.instance_type)
-    price = facts.spot.get((spec.instance_type, zone_id)) if market == "spot" else on_demand
-    score = all_facts.scores.get(spec.instance_type, {}).get((facts.region, zone_id)) if market == "spot" else None
-    return Placement(
-        instance_type=spec.instance_type,
-        region=facts.region,
-        zone_id=zone_id,
-        availability_zone=zone_name,
-        market=market,
-        instance_hourly_usd=price.usd if price else None,
-        on_demand_hourly_usd=on_demand.usd if on_demand else None,
-        price_source=price.source if price else "unknown",
-        extras_hourly_usd=extras,
-        placement_score=score,
-    )
-
-
-def _quota(facts: RegionFacts, spec: InstanceSpec, market: MarketKind) -> QuotaCheck | None:
-    code = quota_code(spec.instance_type, market)
-    if code is None:
-        return None
-    used = facts.used_vcpus.get((quota_group(spec.instance_type), market), 0.0)
-    return QuotaCheck(code, QUOTA_NAMES[code], facts.region, spec.vcpus, facts.quotas.get(code), used)

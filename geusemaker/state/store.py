@@ -12,12 +12,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from geusemaker.errors import DeploymentExistsError, StateError
 from geusemaker.models.status import DeploymentStatus
+from geusemaker.state.records import DeploymentRecord, ResourceRecord, deployment_from_row, json_object
 from geusemaker.state.schema import MIGRATIONS, SCHEMA_VERSION, create
 
 T = TypeVar("T")
@@ -28,37 +28,6 @@ RECOVERY_HINT = (
     "(keep it: it may still be readable), then remove what you no longer want with "
     "`geusemaker destroy NAME --discover`."
 )
-
-
-@dataclass(frozen=True)
-class ResourceRecord:
-    """One AWS resource a deployment created, and what deleting it needs."""
-
-    kind: str
-    resource_id: str
-    region: str
-    data: dict[str, Any] = field(default_factory=dict)
-    created_at: float = 0.0
-    deleted_at: float | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.deleted_at is None
-
-
-@dataclass(frozen=True)
-class DeploymentRecord:
-    """A deployment as the state store knows it."""
-
-    name: str
-    region: str
-    status: str
-    config: dict[str, Any]
-    plan: dict[str, Any] | None
-    created_at: float
-    updated_at: float
-    detail: str | None
-    facts: dict[str, Any]
 
 
 class StateStore:
@@ -206,7 +175,7 @@ class StateStore:
                    WHERE name=?""",
                 (region, status, json.dumps(config), json.dumps(plan) if plan else None, time.time(), name),
             )
-            return _object(row["facts"])
+            return json_object(row["facts"])
 
     def upsert_deployment(
         self, name: str, region: str, status: str, config: dict[str, Any], plan: dict[str, Any] | None
@@ -240,16 +209,16 @@ class StateStore:
         with self._tx() as db:
             row = db.execute("SELECT facts FROM deployments WHERE name=?", (name,)).fetchone()
             if row is not None:
-                facts = json.dumps(change(_object(row["facts"])))
+                facts = json.dumps(change(json_object(row["facts"])))
                 db.execute("UPDATE deployments SET facts=?, updated_at=? WHERE name=?", (facts, time.time(), name))
 
     def get(self, name: str) -> DeploymentRecord | None:
         row = self._read(lambda db: db.execute("SELECT * FROM deployments WHERE name=?", (name,)).fetchone())
-        return self._guard(lambda: _deployment(row)) if row else None
+        return self._guard(lambda: deployment_from_row(row)) if row else None
 
     def deployments(self) -> list[DeploymentRecord]:
         rows = self._read(lambda db: db.execute("SELECT * FROM deployments ORDER BY name").fetchall())
-        return self._guard(lambda: [_deployment(row) for row in rows])
+        return self._guard(lambda: [deployment_from_row(row) for row in rows])
 
     def remove(self, name: str) -> None:
         """Forget a deployment; refused while it has live resources."""
@@ -295,30 +264,8 @@ class StateStore:
         return self._guard(
             lambda: [
                 ResourceRecord(
-                    r["kind"], r["resource_id"], r["region"], _object(r["data"]), r["created_at"], r["deleted_at"]
+                    r["kind"], r["resource_id"], r["region"], json_object(r["data"]), r["created_at"], r["deleted_at"]
                 )
                 for r in rows
             ]
         )
-
-
-def _object(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise TypeError(f"expected a JSON object, found {type(value).__name__}")
-    return value
-
-
-def _deployment(row: sqlite3.Row) -> DeploymentRecord:
-    plan = _object(row["plan"]) if row["plan"] else None
-    return DeploymentRecord(
-        name=row["name"],
-        region=row["region"],
-        status=row["status"],
-        config=_object(row["config"]),
-        plan=plan,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        detail=row["detail"],
-        facts=_object(row["facts"]),
-    )
