@@ -74,7 +74,7 @@ def cloudwatch(operation: str, body: bytes, world: Any) -> Iterator[Request]:
         arn = f"arn:aws:cloudwatch:{world.region}:{ACCOUNT}:alarm:{name}"
         if operation == "PutMetricAlarm":
             tags = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in request.get("Tags", [])}
-            yield Request(action, arn, tags)
+            yield Request(action, arn, {**tags, "cloudwatch:AlarmActions": list(request.get("AlarmActions", []))})
             yield Request("cloudwatch:TagResource", arn, tags)
         else:
             yield Request(action, arn, world.resource_tags(name))

@@ -211,3 +211,18 @@ def test_groups_and_alarms_are_created_tagged_and_changed_only_when_ours(operato
         assert allows(operator, Request(action, resource, OURS)), action
         assert not allows(operator, Request(action, resource)), f"{action} on what is not ours"
         assert not allows(operator, Request(action, resource.replace(":gm-", ":prod-").replace("/gm-", "/prod-"), OURS))
+
+
+def test_alarms_act_only_on_the_stacks_own_scaling_policies(operator: dict[str, Any]) -> None:
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:gm-shop-5f0c2b1e-no-spot"
+    ours = (
+        f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:scalingPolicy:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+        ":policyName/gm-shop-5f0c2b1e-replace"
+    )
+    theirs = ours.replace("/gm-shop-5f0c2b1e:", "/prod-web:")
+    put = "cloudwatch:PutMetricAlarm"
+    assert allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [ours]}))
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [theirs]})), "their policy"
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [ours, theirs]}))
+    topic = f"arn:aws:sns:eu-west-1:{ACCOUNT}:pager"
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [topic]})), "any other action"
