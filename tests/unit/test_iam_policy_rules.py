@@ -226,3 +226,19 @@ def test_alarms_act_only_on_the_stacks_own_scaling_policies(operator: dict[str, 
     assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [ours, theirs]}))
     topic = f"arn:aws:sns:eu-west-1:{ACCOUNT}:pager"
     assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [topic]})), "any other action"
+
+
+def test_groups_and_alarms_are_tagged_only_with_the_products_tag_and_only_gm_names(operator: dict[str, Any]) -> None:
+    """Tag-on-create needs these tagging actions; AWS offers no key telling creation from an existing resource."""
+    group = f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:autoScalingGroup:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:gm-shop-5f0c2b1e-no-spot"
+    for action, resource in (("autoscaling:CreateOrUpdateTags", group), ("cloudwatch:TagResource", alarm)):
+        assert allows(operator, Request(action, resource, NEW)), "tagging while creating"
+        assert not allows(operator, Request(action, resource, {"aws:RequestTag/team": "web"})), "other tags alone"
+        assert not allows(operator, Request(action, resource, OURS)), "retagging without the product's tag"
+        foreign = resource.replace(":gm-", ":prod-").replace("/gm-", "/prod-")
+        assert not allows(operator, Request(action, foreign, NEW)), f"{action}: adopting a non-gm-* resource"
+    # the tagging actions grant nothing else: their statements name only the tagging action
+    for sid in ("TagGroupsWhileCreating", "TagAlarmsWhileCreating"):
+        (statement,) = [s for s in operator["Statement"] if s["Sid"] == sid]
+        assert isinstance(statement["Action"], str) and statement["Action"].endswith(("Tags", "TagResource"))
