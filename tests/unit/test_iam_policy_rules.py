@@ -242,3 +242,27 @@ def test_groups_and_alarms_are_tagged_only_with_the_products_tag_and_only_gm_nam
     for sid in ("TagGroupsWhileCreating", "TagAlarmsWhileCreating"):
         (statement,) = [s for s in operator["Statement"] if s["Sid"] == sid]
         assert isinstance(statement["Action"], str) and statement["Action"].endswith(("Tags", "TagResource"))
+
+
+def test_the_instance_attaches_volumes_encrypted_with_a_customer_managed_key_only_through_ec2() -> None:
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234"
+    via = {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}
+    grant = {**via, "kms:GrantIsForAWSResource": "true"}
+    policy = deployment_policy("shop", "eu-west-1", ACCOUNT, None, "5f0c2b1e9d8a")
+    boundary = boundary_policy()
+    for allowed in (Request("kms:CreateGrant", key, grant), Request("kms:Decrypt", key, via),
+                    Request("kms:DescribeKey", key, via)):  # fmt: skip
+        assert allows(policy, allowed) and allows(boundary, allowed), allowed
+    for denied in (
+        Request("kms:CreateGrant", key, via),  # a grant for a principal, not for an AWS resource
+        Request("kms:CreateGrant", key, {**grant, "kms:ViaService": "s3.eu-west-1.amazonaws.com"}),
+        Request("kms:CreateGrant", key, {"kms:GrantIsForAWSResource": "true"}),  # asked directly
+        Request("kms:Decrypt", key),
+        Request("kms:Decrypt", key, {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}),  # another region
+        Request("kms:GenerateDataKey", key, via),
+    ):
+        assert not allows(policy, denied), denied
+    assert not allows(boundary, Request("kms:CreateGrant", key, via))
+    assert not allows(boundary, Request("kms:Decrypt", key, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}))
+    without_volume = deployment_policy("shop", "eu-west-1", ACCOUNT, None)
+    assert not allows(without_volume, Request("kms:CreateGrant", key, grant))
