@@ -86,8 +86,8 @@ def _condition(operator: str, key: str, wanted: list[str], request: Request) -> 
     have = request.values(key)
     if name == "Null":
         return (have is None) == (wanted[0].lower() == "true")
-    if have is None:
-        return if_exists or name in _NEGATED
+    if have is None:  # a ForAllValues: test of an absent (or empty) key holds, as in AWS
+        return if_exists or name in _NEGATED or qualifier == "ForAllValues"
     negate = name in _NEGATED
     test = _BASE.get(_NEGATED.get(name, name))
     if test is None or qualifier not in {"", "ForAnyValue", "ForAllValues"}:

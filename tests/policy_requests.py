@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from tests import policy_requests_asg
 from tests.awsfakes import boto_client
 from tests.iamsim import Request
+from tests.policy_requests_launch import launch_requests
 
 ACCOUNT = "123456789012"
 USER_ID = "AIDASANDBOXOPERATOR"
@@ -121,30 +122,12 @@ def _ec2(operation: str, params: dict[str, list[str]], world: World) -> Iterator
 def _fleet(params: dict[str, list[str]], world: World) -> Iterator[Request]:
     region = world.region
     template_id = params["LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId"][0]
-    data = world.template[template_id]
     yield Request("ec2:CreateFleet", f"arn:aws:ec2:{region}:{ACCOUNT}:fleet/*", _request_tags(params, "fleet"))
     yield Request("ec2:CreateTags", f"arn:aws:ec2:{region}:{ACCOUNT}:fleet/*", {"ec2:CreateAction": "CreateFleet"})
-    for action in ("ec2:CreateFleet", "ec2:RunInstances"):
-        yield world.existing(action, template_id)
-    launched_tags = {
-        spec["ResourceType"]: {f"aws:RequestTag/{t['Key']}": t["Value"] for t in spec["Tags"]}
-        for spec in data.get("TagSpecifications", [])
-    }
-    for kind in ("instance", "volume", "network-interface"):
-        yield Request("ec2:RunInstances", f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/*", launched_tags.get(kind, {}))
-        yield Request(
-            "ec2:CreateTags", f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/*", {"ec2:CreateAction": "RunInstances"}
-        )
-    if params.get("TargetCapacitySpecification.DefaultTargetCapacityType") == ["spot"]:
-        yield Request("ec2:RunInstances", f"arn:aws:ec2:{region}:{ACCOUNT}:spot-instances-request/*")
-    subnets = {v[0] for k, v in params.items() if k.endswith(".SubnetId")}
-    for resource_id in sorted(subnets) + list(data["SecurityGroupIds"]):
-        yield world.existing("ec2:RunInstances", resource_id)
-    image = data["ImageId"]
-    owner = {"ec2:Owner": world.image_owner[image]}
-    yield Request("ec2:RunInstances", f"arn:aws:ec2:{region}::image/{image}", owner)
-    role = data["IamInstanceProfile"]["Arn"].replace(":instance-profile/", ":role/")
-    yield Request("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    yield world.existing("ec2:CreateFleet", template_id)
+    subnets = [v[0] for k, v in params.items() if k.endswith(".SubnetId")]
+    spot = params.get("TargetCapacitySpecification.DefaultTargetCapacityType") == ["spot"]
+    yield from launch_requests(world, template_id, subnets, spot=spot)
 
 
 def _efs(operation: str, url: str, body: bytes, world: World) -> Iterator[Request]:

@@ -1,9 +1,9 @@
 """The authorization requests of the Auto Scaling and CloudWatch calls (the stack's group of one and its alarm).
 
 Group actions authorize the group (its tags as aws:ResourceTag, the request's as aws:RequestTag); a group
-that launches from a template needs the caller's ec2:RunInstances on the template and iam:PassRole of its
-instance role; the first group of an account creates Auto Scaling's service-linked role. Alarm actions
-authorize the alarm.
+that launches from a template needs what a launch from it needs of the caller (tests/policy_requests_launch.py:
+ec2:RunInstances on each resource, ec2:CreateTags inside RunInstances, iam:PassRole of its instance role);
+the first group of an account creates Auto Scaling's service-linked role. Alarm actions authorize the alarm.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from tests.awsfakes import boto_client
 from tests.iamsim import Request
+from tests.policy_requests_launch import launch_requests
 
 ACCOUNT = "123456789012"
 _UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
@@ -54,11 +55,10 @@ def autoscaling(operation: str, params: dict[str, list[str]], world: Any) -> Ite
     else:
         yield Request(action, arn, world.resource_tags(name))
     template = params.get("MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId")
-    if template:
-        yield world.existing("ec2:RunInstances", template[0])
-        profile = world.template[template[0]]["IamInstanceProfile"]["Arn"]
-        role = profile.replace(":instance-profile/", ":role/")
-        yield Request("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    if template:  # the group launches as the caller: the same checks as the fleet's launch
+        subnets = params.get("VPCZoneIdentifier", [""])[0].split(",")
+        on_demand = params.get("MixedInstancesPolicy.InstancesDistribution.OnDemandPercentageAboveBaseCapacity")
+        yield from launch_requests(world, template[0], [s for s in subnets if s], spot=on_demand == ["0"])
 
 
 def cloudwatch(operation: str, body: bytes, world: Any) -> Iterator[Request]:
@@ -74,7 +74,7 @@ def cloudwatch(operation: str, body: bytes, world: Any) -> Iterator[Request]:
         arn = f"arn:aws:cloudwatch:{world.region}:{ACCOUNT}:alarm:{name}"
         if operation == "PutMetricAlarm":
             tags = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in request.get("Tags", [])}
-            yield Request(action, arn, tags)
+            yield Request(action, arn, {**tags, "cloudwatch:AlarmActions": list(request.get("AlarmActions", []))})
             yield Request("cloudwatch:TagResource", arn, tags)
         else:
             yield Request(action, arn, world.resource_tags(name))

@@ -80,6 +80,34 @@ def _data_volume_statements(region: str, account: str, stack_id: str) -> list[di
             "Resource": [f"arn:aws:ec2:{region}:{account}:volume/*", f"arn:aws:ec2:{region}:{account}:instance/*"],
             "Condition": {"StringEquals": {f"aws:ResourceTag/{_STACK_TAG}": stack_id}},
         },
+        *_ebs_key_statements(f"arn:aws:kms:{region}:{account}:key/*", "StringEquals", f"ec2.{region}.amazonaws.com"),
+    ]
+
+
+#: what attaching a volume encrypted with a customer managed key asks of the caller, through EC2 only
+_EBS_KEY_USE = ["kms:Decrypt", "kms:DescribeKey"]
+
+
+def _ebs_key_statements(keys: str, operator: str, via: str) -> list[dict[str, Any]]:
+    """Use a customer managed EBS key and grant it to EC2 (AttachVolume), only through EC2 (`kms:ViaService`).
+
+    With an AWS managed key (aws/ebs) these are not needed: its key policy covers EC2's use.
+    """
+    return [
+        {
+            "Sid": "UseVolumeKeysThroughEc2",
+            "Effect": "Allow",
+            "Action": list(_EBS_KEY_USE),
+            "Resource": keys,
+            "Condition": {operator: {"kms:ViaService": via}},
+        },
+        {
+            "Sid": "GrantVolumeKeysToEc2",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": keys,
+            "Condition": {operator: {"kms:ViaService": via}, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
     ]
 
 
@@ -198,6 +226,7 @@ def boundary_policy() -> dict[str, Any]:
                 "Resource": ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"],
                 "Condition": {"Null": {f"aws:ResourceTag/{_STACK_TAG}": "false"}},
             },
+            *_ebs_key_statements("arn:aws:kms:*:*:key/*", "StringLike", "ec2.*.amazonaws.com"),
             {"Sid": "FindGroups", "Effect": "Allow", "Action": _FIND_GROUP, "Resource": "*"},
             {
                 "Sid": "ScaleStackGroupsToZero",

@@ -151,17 +151,6 @@ class AutoScalingService:
             return []
         return list(answer.get("Activities", []))
 
-    def terminate_in_group(self, instance_id: str, *, decrement: bool) -> None:
-        """Terminate a member; with `decrement` the group does not replace it. A non-member counts as done."""
-        try:
-            with translate_errors("autoscaling:TerminateInstanceInAutoScalingGroup"):
-                self._asg.terminate_instance_in_auto_scaling_group(
-                    InstanceId=instance_id, ShouldDecrementDesiredCapacity=decrement
-                )
-        except AwsError as error:
-            if not _missing(error):
-                raise
-
     def delete_group(self, name: str) -> None:
         """Delete the group with whatever it runs (ForceDelete) and wait until it is gone; gone counts as done."""
         try:

@@ -53,6 +53,17 @@ def test_the_documented_policy_allows_every_request_of_a_deploy_and_destroy(
         "cloudwatch:DisableAlarmActions", "autoscaling:DeleteAutoScalingGroup", "cloudwatch:DeleteAlarms",
     }  # fmt: skip
     assert replacement <= actions, replacement - actions
+    group_launch = {
+        (r.action, r.resource.rsplit(":", 1)[-1].split("/")[0])
+        for call, r in checked
+        if call in {"auto-scaling.CreateAutoScalingGroup", "auto-scaling.UpdateAutoScalingGroup"}
+    }
+    assert {("ec2:RunInstances", kind) for kind in ("launch-template", "instance", "volume", "subnet", "image")} | {
+        ("ec2:CreateTags", "instance"),
+        ("ec2:CreateTags", "volume"),
+    } <= group_launch, "a group launches as the caller, with the template's tag specifications"
+    alarm_actions = [r.values("cloudwatch:AlarmActions") for _, r in checked if r.action == "cloudwatch:PutMetricAlarm"]
+    assert alarm_actions and all(alarm_actions), "the alarm's actions are evaluated (cloudwatch:AlarmActions)"
     deadline = "arn:aws:ssm:us-east-1:123456789012:parameter/geusemaker/policy/deadline"
     assert {(r.action, r.resource) for _, r in checked} >= {("ssm:PutParameter", deadline),
                                                             ("ssm:DeleteParameter", deadline)}  # fmt: skip

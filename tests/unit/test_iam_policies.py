@@ -7,9 +7,11 @@ docs/permissions.md; a new finding, or a justification that no longer applies, f
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from botocore import xform_name
 from parliament import analyze_policy_string, enhance_finding
 
 from geusemaker.models.instance_policies import boundary_policy, deployment_policy, ssm_agent_policy
@@ -147,3 +149,53 @@ def test_the_instance_reads_and_decrypts_only_its_own_parameters() -> None:
                 "StringLike": {"kms:EncryptionContext:PARAMETER_ARN": f"{own}/*"},
             }
     assert not [s for s in statements if "*" in "".join(_as_list(s["Action"]))], "no action wildcards"
+
+
+#: actions AWS checks besides a call GeuseMaker makes (tag-on-create, launch and mount side effects, sessions)
+_IMPLIED = {
+    "ec2:CreateTags": "tagging inside the create calls (ec2:CreateAction)",
+    "ec2:CreateNetworkInterface": "EFS CreateMountTarget creates the mount target's interface",
+    "elasticfilesystem:TagResource": "CreateFileSystem with tags",
+    "autoscaling:CreateOrUpdateTags": "CreateAutoScalingGroup with tags",
+    "cloudwatch:TagResource": "PutMetricAlarm with tags",
+    "iam:PassRole": "launches and AddRoleToInstanceProfile",
+    "iam:CreateServiceLinkedRole": "the first spot launch, fleet, file system or group of an account",
+    "iam:TagRole": "CreateRole with tags",
+    "iam:TagInstanceProfile": "CreateInstanceProfile with tags",
+    "ssm:AddTagsToResource": "PutParameter with tags",
+    "ssm:ResumeSession": "the session manager plugin of `connect`",
+    "ssm:TerminateSession": "the session manager plugin of `connect`",
+    "ec2:RunInstances": "CreateFleet launches (type instant) with the caller's ec2:RunInstances",
+    "ec2:DeleteNetworkInterface": "EFS DeleteMountTarget deletes the mount target's interface",
+    "kms:Decrypt": "EC2 using a customer managed EBS key",
+    "kms:CreateGrant": "EC2 attaching a volume encrypted with a customer managed key",
+    "kms:DescribeKey": "EC2 using a customer managed EBS key",
+    "kms:GenerateDataKeyWithoutPlaintext": "EC2 creating a volume with a customer managed key",
+    "kms:ReEncryptFrom": "EC2 re-encrypting a volume or snapshot",
+    "kms:ReEncryptTo": "EC2 re-encrypting a volume or snapshot",
+}
+
+
+def _operator_calls() -> str:
+    """The source that runs as the operator: everything but the sandbox and the instance's own scripts."""
+    package = ROOT / "geusemaker"
+    skipped = (package / "sandbox", package / "userdata")
+    return "\n".join(
+        path.read_text() for path in package.rglob("*.py") if not any(path.is_relative_to(s) for s in skipped)
+    )
+
+
+def test_the_operator_policy_grants_only_actions_geusemaker_calls(operator: dict[str, Any]) -> None:
+    """A granted action is a boto3 call (`.snake_name`, a paginator or waiter name) or an `aws` CLI command."""
+    source = _operator_calls()
+    unused = []
+    for statement in _statements(operator):
+        for action in _as_list(statement["Action"]):
+            name = action.split(":")[1]
+            if "*" in name or action in _IMPLIED:
+                continue
+            snake = xform_name(name)
+            forms = (rf"\.{snake}\b", f'"{snake}"', f'"{snake.replace("_", "-")}"')
+            if not any(re.search(form, source) for form in forms):
+                unused.append(f"{statement['Sid']}: {action}")
+    assert unused == []

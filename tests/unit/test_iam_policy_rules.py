@@ -211,3 +211,58 @@ def test_groups_and_alarms_are_created_tagged_and_changed_only_when_ours(operato
         assert allows(operator, Request(action, resource, OURS)), action
         assert not allows(operator, Request(action, resource)), f"{action} on what is not ours"
         assert not allows(operator, Request(action, resource.replace(":gm-", ":prod-").replace("/gm-", "/prod-"), OURS))
+
+
+def test_alarms_act_only_on_the_stacks_own_scaling_policies(operator: dict[str, Any]) -> None:
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:gm-shop-5f0c2b1e-no-spot"
+    ours = (
+        f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:scalingPolicy:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+        ":policyName/gm-shop-5f0c2b1e-replace"
+    )
+    theirs = ours.replace("/gm-shop-5f0c2b1e:", "/prod-web:")
+    put = "cloudwatch:PutMetricAlarm"
+    assert allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [ours]}))
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [theirs]})), "their policy"
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [ours, theirs]}))
+    topic = f"arn:aws:sns:eu-west-1:{ACCOUNT}:pager"
+    assert not allows(operator, Request(put, alarm, {**NEW, "cloudwatch:AlarmActions": [topic]})), "any other action"
+
+
+def test_groups_and_alarms_are_tagged_only_with_the_products_tag_and_only_gm_names(operator: dict[str, Any]) -> None:
+    """Tag-on-create needs these tagging actions; AWS offers no key telling creation from an existing resource."""
+    group = f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:autoScalingGroup:0a1b:autoScalingGroupName/gm-shop-5f0c2b1e"
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:gm-shop-5f0c2b1e-no-spot"
+    for action, resource in (("autoscaling:CreateOrUpdateTags", group), ("cloudwatch:TagResource", alarm)):
+        assert allows(operator, Request(action, resource, NEW)), "tagging while creating"
+        assert not allows(operator, Request(action, resource, {"aws:RequestTag/team": "web"})), "other tags alone"
+        assert not allows(operator, Request(action, resource, OURS)), "retagging without the product's tag"
+        foreign = resource.replace(":gm-", ":prod-").replace("/gm-", "/prod-")
+        assert not allows(operator, Request(action, foreign, NEW)), f"{action}: adopting a non-gm-* resource"
+    # the tagging actions grant nothing else: their statements name only the tagging action
+    for sid in ("TagGroupsWhileCreating", "TagAlarmsWhileCreating"):
+        (statement,) = [s for s in operator["Statement"] if s["Sid"] == sid]
+        assert isinstance(statement["Action"], str) and statement["Action"].endswith(("Tags", "TagResource"))
+
+
+def test_the_instance_attaches_volumes_encrypted_with_a_customer_managed_key_only_through_ec2() -> None:
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234"
+    via = {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}
+    grant = {**via, "kms:GrantIsForAWSResource": "true"}
+    policy = deployment_policy("shop", "eu-west-1", ACCOUNT, None, "5f0c2b1e9d8a")
+    boundary = boundary_policy()
+    for allowed in (Request("kms:CreateGrant", key, grant), Request("kms:Decrypt", key, via),
+                    Request("kms:DescribeKey", key, via)):  # fmt: skip
+        assert allows(policy, allowed) and allows(boundary, allowed), allowed
+    for denied in (
+        Request("kms:CreateGrant", key, via),  # a grant for a principal, not for an AWS resource
+        Request("kms:CreateGrant", key, {**grant, "kms:ViaService": "s3.eu-west-1.amazonaws.com"}),
+        Request("kms:CreateGrant", key, {"kms:GrantIsForAWSResource": "true"}),  # asked directly
+        Request("kms:Decrypt", key),
+        Request("kms:Decrypt", key, {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}),  # another region
+        Request("kms:GenerateDataKey", key, via),
+    ):
+        assert not allows(policy, denied), denied
+    assert not allows(boundary, Request("kms:CreateGrant", key, via))
+    assert not allows(boundary, Request("kms:Decrypt", key, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}))
+    without_volume = deployment_policy("shop", "eu-west-1", ACCOUNT, None)
+    assert not allows(without_volume, Request("kms:CreateGrant", key, grant))
