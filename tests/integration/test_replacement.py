@@ -46,6 +46,31 @@ def _status(cli, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return dict(json.loads(result.out)[0])
 
 
+def _assert_fires_only_on_a_missing_instance(alarm: dict[str, Any], group: dict[str, Any]) -> None:
+    """Desired minus in service >= 1 for 10 of 10 minutes: a group scaled to zero (desired 0) cannot breach."""
+    assert {(m["Metric"], m["Granularity"]) for m in group["EnabledMetrics"]} >= {
+        ("GroupDesiredCapacity", "1Minute"),
+        ("GroupInServiceInstances", "1Minute"),
+    }
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    (returned,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+    assert returned["Expression"] == "desired - inservice"
+    stats = {
+        i: (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Period"], m["MetricStat"]["Metric"]["Dimensions"])
+        for i, m in metrics.items()
+        if "MetricStat" in m
+    }
+    dimensions = [{"Name": "AutoScalingGroupName", "Value": group["AutoScalingGroupName"]}]
+    assert stats == {
+        "desired": ("GroupDesiredCapacity", 60, dimensions),
+        "inservice": ("GroupInServiceInstances", 60, dimensions),
+    }
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (10, 10)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1.0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "MetricName" not in alarm or not alarm["MetricName"], "no alarm on the in-service count alone"
+
+
 def _data_volume(endpoint: str, name: str) -> str:
     return next(i.split()[1] for i in tagged_resources(endpoint, name) if i.startswith("data-volume "))
 
@@ -132,10 +157,9 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
     assert fallback["DesiredCapacity"] == 0
     assert fallback["MixedInstancesPolicy"]["InstancesDistribution"]["OnDemandPercentageAboveBaseCapacity"] == 100
     assert fallback["AvailabilityZones"] == spot["AvailabilityZones"]
-    assert {"Metric": "GroupInServiceInstances", "Granularity": "1Minute"} in spot["EnabledMetrics"]
     (alarm,) = _alarms(shared_sandbox, "lifeboat")
     assert alarm["ActionsEnabled"] and len(alarm["AlarmActions"]) == 2
-    assert (alarm["EvaluationPeriods"], alarm["Period"], alarm["Threshold"]) == (10, 60, 1.0)
+    _assert_fires_only_on_a_missing_instance(alarm, spot)
 
     assert cli("--sandbox", "stop", "lifeboat").code == 0
     assert not _alarms(shared_sandbox, "lifeboat")[0]["ActionsEnabled"], "a stopped stack never falls back"
@@ -185,6 +209,32 @@ def test_a_guard_that_scaled_the_group_to_zero_shows_a_stopped_stack_that_starts
     group = next(iter(_groups(shared_sandbox, "sleeper").values()))
     assert status["status"] == "running" and [i["InstanceId"] for i in group["Instances"]] == [status["instance_id"]]
     assert cli("--sandbox", "destroy", "sleeper", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_a_guard_stop_of_a_stack_with_a_fallback_leaves_an_alarm_that_cannot_fire(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    deployed = cli("--sandbox", "deploy", "-c", _config(tmp_path, "napper", EBS), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    first = json.loads(deployed.out)
+    assert first["market"] == "spot"
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    # what the guard does on the instance after its drain
+    autoscaling.terminate_instance_in_auto_scaling_group(
+        InstanceId=first["instance_id"], ShouldDecrementDesiredCapacity=True
+    )
+    groups = _groups(shared_sandbox, "napper")
+    spot, fallback = sorted(groups.values(), key=lambda g: len(g["AutoScalingGroupName"]))
+    assert (spot["DesiredCapacity"], fallback["DesiredCapacity"]) == (0, 0)
+    (alarm,) = _alarms(shared_sandbox, "napper")
+    _assert_fires_only_on_a_missing_instance(alarm, spot)
+    status = _status(cli, "napper")
+    assert status["status"] == "stopped" and status["instance_id"] is None
+    assert status["events"][-1]["event"] == "scaled-to-zero"
+    assert "fallback-on-demand" not in [e["event"] for e in status["events"]]
+    assert cli("--sandbox", "destroy", "napper", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 
