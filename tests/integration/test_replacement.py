@@ -238,6 +238,34 @@ def test_a_guard_stop_of_a_stack_with_a_fallback_leaves_an_alarm_that_cannot_fir
     assert count_resources(shared_sandbox) == before
 
 
+def test_start_after_a_guard_stop_needs_no_refresh_and_a_refresh_sees_what_the_groups_launched_since(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    deployed = cli("--sandbox", "deploy", "-c", _config(tmp_path, "dozer", EBS, market="spot"), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    first = json.loads(deployed.out)["instance_id"]
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=True)
+    started = cli("--sandbox", "start", "dozer", "-o", "json")  # no `status --refresh` in between
+    assert started.code == 0, started.err
+    second = json.loads(started.out)["instance_id"]
+    events = [e["event"] for e in _status(cli, "dozer")["events"]]
+    assert events == ["launched", "scaled-to-zero", "launched"], "start saw the guard's stop itself"
+
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=second, ShouldDecrementDesiredCapacity=True)
+    assert _status(cli, "dozer")["status"] == "stopped"
+    assert _status(cli, "dozer")["events"][-1]["event"] == "scaled-to-zero", "seen once, not on every refresh"
+    (group,) = _groups(shared_sandbox, "dozer")
+    autoscaling.set_desired_capacity(AutoScalingGroupName=group, DesiredCapacity=1)  # the group launches one
+    third = _groups(shared_sandbox, "dozer")[group]["Instances"][0]["InstanceId"]
+    status = _status(cli, "dozer")
+    assert status["status"] == "running" and status["instance_id"] == third
+    assert status["events"][-1]["event"] == "replaced"
+    assert cli("--sandbox", "destroy", "dozer", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
 def test_stop_and_destroy_failing_at_each_group_call_finish_on_a_rerun(
     cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
