@@ -115,6 +115,7 @@ def start(
     facts = asdict(launched) | {"attempts": [str(a) for a in launched.attempts], "launched_at": time.time(),
                                 LAYOUT_FACT: plan.data_layout}  # fmt: skip
     store.update_facts(name, **facts)
+    store.save_plan(name, plan.as_json())  # a replacement of a type only this start planned is priced
     store.set_status(name, "running")
     record_launch(store, name, launched, facts["launched_at"])
     return launched

@@ -71,6 +71,40 @@ def _assert_fires_only_on_a_missing_instance(alarm: dict[str, Any], group: dict[
     assert "MetricName" not in alarm or not alarm["MetricName"], "no alarm on the in-service count alone"
 
 
+def _stored_plan(name: str) -> dict[str, Any]:
+    from geusemaker.cli.session import open_store
+
+    store = open_store()
+    try:
+        record = store.get(name)
+        assert record is not None and record.plan is not None
+        return dict(record.plan)
+    finally:
+        store.close()
+
+
+def _assert_the_state_holds_the_plan_of_the_start(deployed_at: float, instance: str) -> None:
+    """The start's plan replaced the deploy's: the group's replacements are priced from what the start planned."""
+    from geusemaker.cli.session import open_store
+    from geusemaker.models.replacement import planned_price
+    from geusemaker.orchestration.reconcile import _shapes
+
+    plan = _stored_plan("dozer")
+    assert plan["planned_at"] > deployed_at, "the start's plan, not the deploy's"
+    store = open_store()
+    try:
+        record = store.get("dozer")
+        assert record is not None and record.facts["instance_id"] == instance
+        facts = record.facts
+        price = planned_price(_shapes(record), facts["availability_zone"], facts["market"], facts["instance_type"])
+        assert (
+            price is not None
+            and price == plan["placement"]["instance_hourly_usd"] + plan["placement"]["extras_hourly_usd"]
+        )
+    finally:
+        store.close()
+
+
 def _data_volume(endpoint: str, name: str) -> str:
     return next(i.split()[1] for i in tagged_resources(endpoint, name) if i.startswith("data-volume "))
 
@@ -246,12 +280,14 @@ def test_start_after_a_guard_stop_needs_no_refresh_and_a_refresh_sees_what_the_g
     assert deployed.code == 0, deployed.err
     autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
     first = json.loads(deployed.out)["instance_id"]
+    deployed_at = _stored_plan("dozer")["planned_at"]
     autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=True)
     started = cli("--sandbox", "start", "dozer", "-o", "json")  # no `status --refresh` in between
     assert started.code == 0, started.err
     second = json.loads(started.out)["instance_id"]
     events = [e["event"] for e in _status(cli, "dozer")["events"]]
     assert events == ["launched", "scaled-to-zero", "launched"], "start saw the guard's stop itself"
+    _assert_the_state_holds_the_plan_of_the_start(deployed_at, second)
 
     autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=second, ShouldDecrementDesiredCapacity=True)
     assert _status(cli, "dozer")["status"] == "stopped"
