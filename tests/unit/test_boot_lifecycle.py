@@ -111,6 +111,25 @@ def test_a_volume_still_held_by_the_previous_instance_is_attached_once_released(
     assert "waiting for it to be released" in sim.log()
 
 
+def test_a_volume_the_launch_attached_here_while_the_boot_waited_is_not_attached_again(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, **EBS)
+    _volume(sim, f"{VOLUME}\tin-use\ti-0old")
+    (sim.stubs / "ec2-volume-state.txt").write_text(f"attaching\t{INSTANCE}\n")
+    assert sim.run().returncode == 0, sim.log()
+    assert _aws(sim, "attach-volume") == []
+    assert "already attached to this instance" in sim.log()
+
+
+def test_the_boot_waits_for_the_volume_as_long_as_the_groups_grace_then_names_its_holder(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, **EBS)
+    _volume(sim, f"{VOLUME}\tin-use\ti-0old")
+    (sim.stubs / "ec2-volume-state.txt").write_text("in-use\ti-0old\n")
+    assert sim.run().returncode != 0
+    assert len([c for c in _aws(sim, "describe-volumes") if "--volume-ids" in c]) == 90
+    assert "was not released by i-0old" in str(sim.status()["error"])
+    assert _aws(sim, "attach-volume") == []
+
+
 def test_two_data_volumes_of_one_stack_in_the_zone_stop_the_boot_and_are_named(tmp_path: Path) -> None:
     sim = _sim(tmp_path, **EBS)
     _volume(sim, f"{VOLUME}\tavailable\tNone", "vol-0ffff\tavailable\tNone")
