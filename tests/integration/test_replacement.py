@@ -215,6 +215,14 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
     assert status["events"][-1]["hourly_usd"] is not None, "priced from the plan's on-demand candidates"
     assert _data_volume(shared_sandbox, "lifeboat") == volume
 
+    assert cli("--sandbox", "stop", "lifeboat").code == 0
+    assert cli("--sandbox", "start", "lifeboat").code == 0, "spot first again"
+    spot = _groups(shared_sandbox, "lifeboat")[spot["AutoScalingGroupName"]]
+    assert spot["SuspendedProcesses"] == [], "the start lets the spot group launch again"
+    assert cli("--sandbox", "sandbox", "interrupt", "lifeboat").code == 0
+    replaced = _status(cli, "lifeboat")
+    assert replaced["status"] == "running" and replaced["events"][-1]["event"] == "replaced"
+
     assert cli("--sandbox", "destroy", "lifeboat", "--yes").code == 0
     kept = next(d for d in json.loads(cli("--sandbox", "list", "-o", "json").out) if d["name"] == "lifeboat")
     assert round(stopped_monthly - kept["kept_monthly_usd"], 2) == 0.10, "a stopped stack pays for its alarm"
