@@ -87,7 +87,7 @@ case "$1 $2" in
     grep -F "$name"$'\t' "$STUB_DIR/ssm-parameters.txt" | cut -f 2 | grep . || exit 254 ;;
   "ec2 describe-volumes")
     case "$*" in
-      *--volume-ids*) echo available ;;
+      *--volume-ids*) cat "$STUB_DIR/ec2-volume-state.txt" 2>/dev/null || printf 'available\tNone\n' ;;
       *) cat "$STUB_DIR/ec2-volumes.txt" 2>/dev/null || true ;;
     esac ;;
   "autoscaling describe-auto-scaling-instances") cat "$STUB_DIR/asg-group" 2>/dev/null || echo None ;;

@@ -173,8 +173,9 @@ def _refresh(state: Any, store: Any, record: DeploymentRecord) -> None:
     from geusemaker.orchestration.reconcile import refresh
 
     instance_id = record.facts.get("instance_id")
-    if not instance_id or record.status not in REFRESHABLE:
-        return
+    grouped = any(r.kind == "autoscaling-group" for r in store.resources(record.name))
+    if not (instance_id or grouped) or record.status not in REFRESHABLE:
+        return  # a stack with groups is looked at without an instance: they may have launched one
     region = record.facts.get("region", record.region)
     clients = state.aws(region)
     try:

@@ -3,7 +3,7 @@
 The CLI launches the instance with an instant fleet and hands it to a group (min 0, max 1) in the data
 volume's zone; when AWS takes the instance (a spot interruption, a rebalance, a failed health check)
 the group launches a replacement from the stack's launch template, whose boot attaches the same data
-volume. With `market: spot-or-on-demand` a CloudWatch alarm on the group's in-service count moves the
+volume. With `market: spot-or-on-demand` a CloudWatch alarm on the group's missing instance moves the
 stack to a second, on-demand group when spot capacity stays gone.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 #: a GPU boot (driver check, images, models) takes minutes: the group does not judge it before this
 HEALTH_GRACE_S = 900
-#: the alarm that moves a spot stack to on-demand: no instance in service for this many minutes
+#: the alarm that moves a spot stack to on-demand: an instance wanted and not in service for this many minutes
 NO_SPOT_MINUTES = 10
 #: CloudWatch standard-resolution alarm, per month (billed while it exists, stopped or not)
 ALARM_MONTHLY_USD = 0.10
@@ -33,7 +33,7 @@ def fallback_group_name(deployment: str, stack_id: str) -> str:
 
 
 def alarm_name(deployment: str, stack_id: str) -> str:
-    """The alarm that fires when the spot group has had no instance in service for `NO_SPOT_MINUTES`."""
+    """The alarm that fires when the spot group has wanted an instance it lacked for `NO_SPOT_MINUTES`."""
     return f"{group_name(deployment, stack_id)}-no-spot"
 
 

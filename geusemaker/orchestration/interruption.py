@@ -59,7 +59,7 @@ def interrupt(
     cloudwatch = AlarmService(clients, region)
     alarm = cloudwatch.alarm(alarms[0]) or {}
     if alarm.get("ActionsEnabled"):
-        cloudwatch.set_state(alarms[0], "ALARM", "sandbox: no spot capacity (GroupInServiceInstances < 1)")
+        cloudwatch.set_state(alarms[0], "ALARM", "sandbox: no spot capacity (desired - in service >= 1)")
         for action in alarm.get("AlarmActions", []) or []:  # type: ignore[attr-defined]
             target_group, policy = _policy_of(str(action))
             if target_group:

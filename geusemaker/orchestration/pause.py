@@ -11,6 +11,7 @@ from dataclasses import asdict
 from geusemaker.errors import UsageError, UserError
 from geusemaker.models.data_layout import LAYOUT_FACT
 from geusemaker.models.plan import Plan
+from geusemaker.models.status import REFRESHABLE
 from geusemaker.models.step_refs import Output
 from geusemaker.models.tags import stack_tags
 from geusemaker.orchestration.create import RegionRun
@@ -75,6 +76,9 @@ def start(
     """
     name, region = plan.name, plan.placement.region
     record = store.get(name)
+    if record is not None and record.status in REFRESHABLE:
+        refresh(clients, store, record)  # the guard may have scaled it to zero since the CLI last looked
+        record = store.get(name) or record
     if record is None or record.status not in STARTABLE:
         status = record.status if record else "not deployed"
         raise UsageError(
@@ -111,6 +115,7 @@ def start(
     facts = asdict(launched) | {"attempts": [str(a) for a in launched.attempts], "launched_at": time.time(),
                                 LAYOUT_FACT: plan.data_layout}  # fmt: skip
     store.update_facts(name, **facts)
+    store.save_plan(name, plan.as_json())  # a replacement of a type only this start planned is priced
     store.set_status(name, "running")
     record_launch(store, name, launched, facts["launched_at"])
     return launched

@@ -32,7 +32,8 @@ def refresh(clients: AwsClients, store: StateStore, record: DeploymentRecord) ->
     groups = [r for r in store.resources(record.name) if r.kind == "autoscaling-group" and r.region == region]
     compute = ComputeService(clients, region)
     recorded = record.facts.get("instance_id")
-    if groups and record.status in ("running", "degraded", "interrupted", "terminated"):
+    # a stopped stack too: its groups may have launched an instance since (harmless after a stop: they are empty)
+    if groups and record.status in ("running", "degraded", "stopped", "interrupted", "terminated"):
         service = AutoScalingService(clients, region)
         states = [s for s in (service.state(g.resource_id) for g in groups) if s is not None]
         holding = next((s for s in states if s.instance_ids), None)
@@ -40,9 +41,12 @@ def refresh(clients: AwsClients, store: StateStore, record: DeploymentRecord) ->
             primary = next((g.resource_id for g in groups if g.data.get("role") != "fallback"), "")
             _replaced(store, record, compute, service, holding, primary)
             return
-        if states and holding is None and not any(s.desired for s in states) and record.status != "terminated":
+        settled = record.status in ("stopped", "terminated")
+        if states and holding is None and not any(s.desired for s in states) and not settled:
             _scaled_to_zero(store, record, compute)
             return
+    if not recorded and record.status == "stopped":
+        return  # no instance to ask EC2 about
     record_instance_state(store, record, compute.describe_instance(str(recorded)) if recorded else None)
 
 

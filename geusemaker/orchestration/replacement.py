@@ -3,7 +3,7 @@
 The CLI launches with instant fleets (clear answers, the plan's zone/type/market failover) and then
 hands the instance to the group, which replaces it whenever AWS takes it. With
 `market: spot-or-on-demand` an on-demand group of the same shape and an alarm on the spot group's
-in-service count take over when spot capacity stays gone.
+missing instance (desired but not in service) take over when spot capacity stays gone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from geusemaker.models.replacement import (
 from geusemaker.models.step_refs import Output
 from geusemaker.models.tags import TAG_STACK_ID
 from geusemaker.orchestration.create import RegionRun
-from geusemaker.services.alarms import IN_SERVICE_METRIC, AlarmService
+from geusemaker.services.alarms import NO_SPOT_METRICS, AlarmService
 from geusemaker.services.autoscaling import AutoScalingService, GroupShape
 from geusemaker.services.aws import AwsClients
 from geusemaker.services.compute import ComputeService
@@ -50,7 +50,7 @@ def create_replacement(run: RegionRun, spec: ReplacementSpec) -> Output:
         _ensure_group(
             run, groups, fallback, GroupShape(subnet, spec.launch_template, od_types, "on-demand"), "fallback"
         )
-        groups.enable_metrics(name, [IN_SERVICE_METRIC])
+        groups.enable_metrics(name, NO_SPOT_METRICS)
         actions = [
             groups.put_exact_capacity_policy(name, policy_name(name, SPOT_OFF_POLICY), 0),
             groups.put_exact_capacity_policy(fallback, policy_name(fallback, ON_DEMAND_ON_POLICY), 1),

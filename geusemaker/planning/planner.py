@@ -184,7 +184,7 @@ class Planner:
         )
         ami = images[chosen.region]
         userdata = render_userdata(
-            BootContext(config, chosen.region, ami.needs_driver_install, spot=chosen.market == "spot",
+            BootContext(config, chosen.region, ami.needs_driver_install, spot=config.compute.market != "on-demand",
                         layout=layout)
         )  # fmt: skip
         cost = costing.breakdown(config, chosen, facts.regions[chosen.region].rates, layout)

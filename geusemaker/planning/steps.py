@@ -118,7 +118,9 @@ def plan_steps(
                                                  file_system_arn))
     )  # fmt: skip
     market = placements[0].market if placements else "on-demand"
-    boot = BootSpec(region, bool(ami and ami.needs_driver_install), market == "spot",
+    # a stack that may run on spot drains on a notice though this launch is on-demand: a start (or the
+    # group) may later run it on spot with the same template; without a notice the timer does nothing
+    boot = BootSpec(region, bool(ami and ami.needs_driver_install), config.compute.market != "on-demand",
                     Ref("file-system") if efs else None, layout)  # fmt: skip
     steps.append(
         Step("launch-template", LaunchTemplateSpec(

@@ -9,7 +9,12 @@ from geusemaker.models.tags import owned, tag_list
 from geusemaker.services.aws import AwsClients, ignore_missing, translate_errors
 
 #: what the group publishes once metrics collection is on (1-minute granularity, free)
+DESIRED_METRIC = "GroupDesiredCapacity"
 IN_SERVICE_METRIC = "GroupInServiceInstances"
+#: the metrics the no-spot alarm needs collected on the spot group
+NO_SPOT_METRICS = (DESIRED_METRIC, IN_SERVICE_METRIC)
+#: the no-spot alarm's expression: instances the group wants and does not have
+MISSING_EXPRESSION = "desired - inservice"
 
 
 class AlarmService:
@@ -21,22 +26,45 @@ class AlarmService:
     def put_no_spot_alarm(
         self, name: str, group: str, actions: Sequence[str], deployment: str, user_tags: dict[str, str]
     ) -> None:
-        """ALARM when `group` has had no instance in service for `NO_SPOT_MINUTES` minutes; then run `actions`."""
+        """ALARM when `group` has wanted an instance it did not have for `NO_SPOT_MINUTES` minutes; then run `actions`.
+
+        Desired minus in service: a group scaled to zero (stop, idle guard, deadline) wants nothing and never
+        breaches, so a stopped stack cannot fall back nor loop; missing data (no metrics yet) is not breaching.
+        """
+        dimensions = [{"Name": "AutoScalingGroupName", "Value": group}]
+
+        def metric(metric_id: str, metric_name: str, stat: str) -> dict[str, object]:
+            return {
+                "Id": metric_id,
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/AutoScaling", "MetricName": metric_name, "Dimensions": dimensions},
+                    "Period": 60,
+                    "Stat": stat,
+                },
+                "ReturnData": False,
+            }
+
         with translate_errors("cloudwatch:PutMetricAlarm"):
             self._cw.put_metric_alarm(
                 AlarmName=name,
-                AlarmDescription=f"GeuseMaker {deployment}: no spot capacity for {NO_SPOT_MINUTES} minutes; "
-                "the on-demand group takes over",
-                Namespace="AWS/AutoScaling",
-                MetricName=IN_SERVICE_METRIC,
-                Dimensions=[{"Name": "AutoScalingGroupName", "Value": group}],
-                Statistic="Maximum",
-                Period=60,
+                AlarmDescription=f"GeuseMaker {deployment}: the spot group has wanted an instance it could not "
+                f"launch for {NO_SPOT_MINUTES} minutes; the on-demand group takes over",
+                Metrics=[
+                    {
+                        "Id": "missing",
+                        "Expression": MISSING_EXPRESSION,
+                        "Label": "instances wanted, not in service",
+                        "ReturnData": True,
+                    },
+                    # the least it wanted against the most it had, each minute: a breach is a whole minute short
+                    metric("desired", DESIRED_METRIC, "Minimum"),
+                    metric("inservice", IN_SERVICE_METRIC, "Maximum"),
+                ],
                 EvaluationPeriods=NO_SPOT_MINUTES,
                 DatapointsToAlarm=NO_SPOT_MINUTES,
                 Threshold=1.0,
-                ComparisonOperator="LessThanThreshold",
-                TreatMissingData="missing",
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
                 AlarmActions=list(actions),
                 ActionsEnabled=True,
                 Tags=tag_list(deployment, "alarm", user_tags),

@@ -78,7 +78,11 @@ class AutoScalingService:
             )
 
     def update_group(self, name: str, shape: GroupShape) -> None:
-        """Move the group to another subnet, types or market (a start that planned them anew)."""
+        """Move the group to another subnet, types or market (a start that planned them anew); let it launch again.
+
+        A group whose Launch process was suspended (the sandbox's stand-in for spot capacity gone) could
+        never replace the instance a start hands it: the start resumes it.
+        """
         with translate_errors("autoscaling:UpdateAutoScalingGroup"):
             self._asg.update_auto_scaling_group(
                 AutoScalingGroupName=name,
@@ -86,6 +90,8 @@ class AutoScalingService:
                 MixedInstancesPolicy=_mixed_policy(shape),
                 CapacityRebalance=shape.market == "spot",
             )
+        with translate_errors("autoscaling:ResumeProcesses"):
+            self._asg.resume_processes(AutoScalingGroupName=name, ScalingProcesses=["Launch"])
 
     def attach(self, name: str, instance_id: str) -> None:
         """Hand a running instance to the group (its desired capacity becomes 1)."""

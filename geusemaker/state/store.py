@@ -197,6 +197,13 @@ class StateStore:
                 (status, detail, time.time(), name),
             )
 
+    def save_plan(self, name: str, plan: dict[str, Any]) -> None:
+        """The plan the stack now runs (a start's): what its group launches is priced from it."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE deployments SET plan=?, updated_at=? WHERE name=?", (json.dumps(plan), time.time(), name)
+            )
+
     def update_facts(self, name: str, **facts: Any) -> None:
         """Merge facts (instance id, public IP, market, health ...) into the deployment."""
         self._amend_facts(name, lambda old: {**old, **facts})

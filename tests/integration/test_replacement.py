@@ -46,6 +46,65 @@ def _status(cli, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return dict(json.loads(result.out)[0])
 
 
+def _assert_fires_only_on_a_missing_instance(alarm: dict[str, Any], group: dict[str, Any]) -> None:
+    """Desired minus in service >= 1 for 10 of 10 minutes: a group scaled to zero (desired 0) cannot breach."""
+    assert {(m["Metric"], m["Granularity"]) for m in group["EnabledMetrics"]} >= {
+        ("GroupDesiredCapacity", "1Minute"),
+        ("GroupInServiceInstances", "1Minute"),
+    }
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    (returned,) = [m for m in alarm["Metrics"] if m["ReturnData"]]
+    assert returned["Expression"] == "desired - inservice"
+    stats = {
+        i: (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Period"], m["MetricStat"]["Metric"]["Dimensions"])
+        for i, m in metrics.items()
+        if "MetricStat" in m
+    }
+    dimensions = [{"Name": "AutoScalingGroupName", "Value": group["AutoScalingGroupName"]}]
+    assert stats == {
+        "desired": ("GroupDesiredCapacity", 60, dimensions),
+        "inservice": ("GroupInServiceInstances", 60, dimensions),
+    }
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (10, 10)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1.0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "MetricName" not in alarm or not alarm["MetricName"], "no alarm on the in-service count alone"
+
+
+def _stored_plan(name: str) -> dict[str, Any]:
+    from geusemaker.cli.session import open_store
+
+    store = open_store()
+    try:
+        record = store.get(name)
+        assert record is not None and record.plan is not None
+        return dict(record.plan)
+    finally:
+        store.close()
+
+
+def _assert_the_state_holds_the_plan_of_the_start(deployed_at: float, instance: str) -> None:
+    """The start's plan replaced the deploy's: the group's replacements are priced from what the start planned."""
+    from geusemaker.cli.session import open_store
+    from geusemaker.models.replacement import planned_price
+    from geusemaker.orchestration.reconcile import _shapes
+
+    plan = _stored_plan("dozer")
+    assert plan["planned_at"] > deployed_at, "the start's plan, not the deploy's"
+    store = open_store()
+    try:
+        record = store.get("dozer")
+        assert record is not None and record.facts["instance_id"] == instance
+        facts = record.facts
+        price = planned_price(_shapes(record), facts["availability_zone"], facts["market"], facts["instance_type"])
+        assert (
+            price is not None
+            and price == plan["placement"]["instance_hourly_usd"] + plan["placement"]["extras_hourly_usd"]
+        )
+    finally:
+        store.close()
+
+
 def _data_volume(endpoint: str, name: str) -> str:
     return next(i.split()[1] for i in tagged_resources(endpoint, name) if i.startswith("data-volume "))
 
@@ -132,10 +191,9 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
     assert fallback["DesiredCapacity"] == 0
     assert fallback["MixedInstancesPolicy"]["InstancesDistribution"]["OnDemandPercentageAboveBaseCapacity"] == 100
     assert fallback["AvailabilityZones"] == spot["AvailabilityZones"]
-    assert {"Metric": "GroupInServiceInstances", "Granularity": "1Minute"} in spot["EnabledMetrics"]
     (alarm,) = _alarms(shared_sandbox, "lifeboat")
     assert alarm["ActionsEnabled"] and len(alarm["AlarmActions"]) == 2
-    assert (alarm["EvaluationPeriods"], alarm["Period"], alarm["Threshold"]) == (10, 60, 1.0)
+    _assert_fires_only_on_a_missing_instance(alarm, spot)
 
     assert cli("--sandbox", "stop", "lifeboat").code == 0
     assert not _alarms(shared_sandbox, "lifeboat")[0]["ActionsEnabled"], "a stopped stack never falls back"
@@ -156,6 +214,14 @@ def test_no_spot_capacity_moves_the_stack_to_its_on_demand_group(cli, tmp_path: 
     assert [e["event"] for e in status["events"]][-2:] == ["interrupted", "fallback-on-demand"]
     assert status["events"][-1]["hourly_usd"] is not None, "priced from the plan's on-demand candidates"
     assert _data_volume(shared_sandbox, "lifeboat") == volume
+
+    assert cli("--sandbox", "stop", "lifeboat").code == 0
+    assert cli("--sandbox", "start", "lifeboat").code == 0, "spot first again"
+    spot = _groups(shared_sandbox, "lifeboat")[spot["AutoScalingGroupName"]]
+    assert spot["SuspendedProcesses"] == [], "the start lets the spot group launch again"
+    assert cli("--sandbox", "sandbox", "interrupt", "lifeboat").code == 0
+    replaced = _status(cli, "lifeboat")
+    assert replaced["status"] == "running" and replaced["events"][-1]["event"] == "replaced"
 
     assert cli("--sandbox", "destroy", "lifeboat", "--yes").code == 0
     kept = next(d for d in json.loads(cli("--sandbox", "list", "-o", "json").out) if d["name"] == "lifeboat")
@@ -185,6 +251,62 @@ def test_a_guard_that_scaled_the_group_to_zero_shows_a_stopped_stack_that_starts
     group = next(iter(_groups(shared_sandbox, "sleeper").values()))
     assert status["status"] == "running" and [i["InstanceId"] for i in group["Instances"]] == [status["instance_id"]]
     assert cli("--sandbox", "destroy", "sleeper", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_a_guard_stop_of_a_stack_with_a_fallback_leaves_an_alarm_that_cannot_fire(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    deployed = cli("--sandbox", "deploy", "-c", _config(tmp_path, "napper", EBS), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    first = json.loads(deployed.out)
+    assert first["market"] == "spot"
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    # what the guard does on the instance after its drain
+    autoscaling.terminate_instance_in_auto_scaling_group(
+        InstanceId=first["instance_id"], ShouldDecrementDesiredCapacity=True
+    )
+    groups = _groups(shared_sandbox, "napper")
+    spot, fallback = sorted(groups.values(), key=lambda g: len(g["AutoScalingGroupName"]))
+    assert (spot["DesiredCapacity"], fallback["DesiredCapacity"]) == (0, 0)
+    (alarm,) = _alarms(shared_sandbox, "napper")
+    _assert_fires_only_on_a_missing_instance(alarm, spot)
+    status = _status(cli, "napper")
+    assert status["status"] == "stopped" and status["instance_id"] is None
+    assert status["events"][-1]["event"] == "scaled-to-zero"
+    assert "fallback-on-demand" not in [e["event"] for e in status["events"]]
+    assert cli("--sandbox", "destroy", "napper", "--yes", "--delete-data").code == 0
+    assert count_resources(shared_sandbox) == before
+
+
+def test_start_after_a_guard_stop_needs_no_refresh_and_a_refresh_sees_what_the_groups_launched_since(
+    cli, tmp_path: Path, shared_sandbox: str
+) -> None:
+    before = count_resources(shared_sandbox)
+    deployed = cli("--sandbox", "deploy", "-c", _config(tmp_path, "dozer", EBS, market="spot"), "--yes", "-o", "json")
+    assert deployed.code == 0, deployed.err
+    autoscaling: Any = boto_client(shared_sandbox, "autoscaling")
+    first = json.loads(deployed.out)["instance_id"]
+    deployed_at = _stored_plan("dozer")["planned_at"]
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=True)
+    started = cli("--sandbox", "start", "dozer", "-o", "json")  # no `status --refresh` in between
+    assert started.code == 0, started.err
+    second = json.loads(started.out)["instance_id"]
+    events = [e["event"] for e in _status(cli, "dozer")["events"]]
+    assert events == ["launched", "scaled-to-zero", "launched"], "start saw the guard's stop itself"
+    _assert_the_state_holds_the_plan_of_the_start(deployed_at, second)
+
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=second, ShouldDecrementDesiredCapacity=True)
+    assert _status(cli, "dozer")["status"] == "stopped"
+    assert _status(cli, "dozer")["events"][-1]["event"] == "scaled-to-zero", "seen once, not on every refresh"
+    (group,) = _groups(shared_sandbox, "dozer")
+    autoscaling.set_desired_capacity(AutoScalingGroupName=group, DesiredCapacity=1)  # the group launches one
+    third = _groups(shared_sandbox, "dozer")[group]["Instances"][0]["InstanceId"]
+    status = _status(cli, "dozer")
+    assert status["status"] == "running" and status["instance_id"] == third
+    assert status["events"][-1]["event"] == "replaced"
+    assert cli("--sandbox", "destroy", "dozer", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
 

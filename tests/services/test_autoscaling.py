@@ -70,7 +70,11 @@ def test_the_fallback_alarm_is_created_switched_found_by_stack_and_deleted() -> 
         alarms.put_no_spot_alarm("gm-alm-5f0c2b1e-no-spot", "gm-alm-5f0c2b1e", actions, "alm", stack_tags({}, "5f0c"))
         alarm = alarms.alarm("gm-alm-5f0c2b1e-no-spot")
         assert alarm is not None and alarm["ActionsEnabled"] and alarm["AlarmActions"] == actions
-        assert alarm["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": "gm-alm-5f0c2b1e"}]
+        dimensions = [{"Name": "AutoScalingGroupName", "Value": "gm-alm-5f0c2b1e"}]
+        assert [m["MetricStat"]["Metric"]["Dimensions"] for m in alarm["Metrics"] if "MetricStat" in m] == [
+            dimensions,
+            dimensions,
+        ]
         alarms.set_actions("gm-alm-5f0c2b1e-no-spot", False)
         assert not alarms.alarm("gm-alm-5f0c2b1e-no-spot")["ActionsEnabled"]  # type: ignore[index]
         assert alarms.find("alm", "5f0c") == ["gm-alm-5f0c2b1e-no-spot"]

@@ -111,6 +111,25 @@ def test_a_volume_still_held_by_the_previous_instance_is_attached_once_released(
     assert "waiting for it to be released" in sim.log()
 
 
+def test_a_volume_the_launch_attached_here_while_the_boot_waited_is_not_attached_again(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, **EBS)
+    _volume(sim, f"{VOLUME}\tin-use\ti-0old")
+    (sim.stubs / "ec2-volume-state.txt").write_text(f"attaching\t{INSTANCE}\n")
+    assert sim.run().returncode == 0, sim.log()
+    assert _aws(sim, "attach-volume") == []
+    assert "already attached to this instance" in sim.log()
+
+
+def test_the_boot_waits_for_the_volume_as_long_as_the_groups_grace_then_names_its_holder(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, **EBS)
+    _volume(sim, f"{VOLUME}\tin-use\ti-0old")
+    (sim.stubs / "ec2-volume-state.txt").write_text("in-use\ti-0old\n")
+    assert sim.run().returncode != 0
+    assert len([c for c in _aws(sim, "describe-volumes") if "--volume-ids" in c]) == 90
+    assert "was not released by i-0old" in str(sim.status()["error"])
+    assert _aws(sim, "attach-volume") == []
+
+
 def test_two_data_volumes_of_one_stack_in_the_zone_stop_the_boot_and_are_named(tmp_path: Path) -> None:
     sim = _sim(tmp_path, **EBS)
     _volume(sim, f"{VOLUME}\tavailable\tNone", "vol-0ffff\tavailable\tNone")
@@ -262,6 +281,26 @@ def test_the_guard_on_a_group_member_drains_then_scales_the_group_to_zero_and_ne
     assert detach < scale, "drained (data volume released) before the instance goes"
     assert _shutdowns(sim) == [], "a shutdown would be undone by the group: it would replace the instance"
     assert "group gm-sim-5f0c2b1e scaled to zero" in sim.log()
+
+
+def test_a_boot_that_fails_before_its_storage_is_stopped_by_the_guard_after_the_idle_window(tmp_path: Path) -> None:
+    sim = _sim(tmp_path, **{**EBS, "lifecycle": {"idle_stop_minutes": 10}})
+    _volume(sim, f"{VOLUME}\tavailable\tNone", "vol-0ffff\tavailable\tNone")  # the storage step fails
+    assert sim.run().returncode != 0
+    assert (sim.status()["step"], sim.status()["state"]) == ("storage", "failed")
+    calls = sim.calls()
+    enabled = calls.index("systemctl enable --now geusemaker-guard.timer")
+    assert enabled < next(i for i, c in enumerate(calls) if c.startswith("aws ec2 describe-volumes")), "before storage"
+    (sim.stubs / "calls.log").write_text("")
+    (sim.stubs / "asg-group").write_text("gm-sim-5f0c2b1e\n")
+    for missing in ("docker", "systemctl"):  # never installed / no such unit: the boot failed before them
+        sim.fail(missing)
+    _guard(sim, 1_800_000_000)
+    assert sim.calls().count("shutdown") == 0 and not any("terminate-instance" in c for c in sim.calls())
+    _guard(sim, 1_800_000_000 + 600)
+    assert sim.status()["drain"]["state"] == "done", sim.log()
+    assert any("terminate-instance-in-auto-scaling-group" in c for c in sim.calls()), "the group scaled to zero"
+    assert _aws(sim, "detach-volume") == [] and _shutdowns(sim) == []
 
 
 def test_a_guard_that_cannot_scale_its_group_to_zero_retries_instead_of_shutting_down(tmp_path: Path) -> None:

@@ -84,6 +84,17 @@ def test_unknown_instance_price_makes_the_total_unknown_not_zero() -> None:
     assert breakdown.hourly_usd is None and breakdown.monthly_usd is None
 
 
+def test_a_stack_that_may_run_on_spot_boots_with_the_spot_drain_though_launched_on_demand() -> None:
+    def boot_spot(market: str, placement: str) -> bool:
+        config = parse_config(f"name: s\nregion: us-east-1\ncompute:\n  market: {market}\n")
+        steps = plan_steps(config, [_p(market=placement)])
+        return bool(next(s for s in steps if s.id == "launch-template").spec.boot.spot)
+
+    assert boot_spot("spot-or-on-demand", "on-demand"), "a later start may run it on spot"
+    assert boot_spot("spot", "spot") and boot_spot("spot-or-on-demand", "spot")
+    assert not boot_spot("on-demand", "on-demand"), "never on spot: no notice timer"
+
+
 def test_steps_follow_dependencies_and_options() -> None:
     steps = plan_steps(parse_config("name: s\n"))
     ids = [s.id for s in steps]
