@@ -15,7 +15,7 @@ from typing import Any
 
 from geusemaker.models.ami import CANONICAL_OWNER
 from geusemaker.models.regions import OPT_IN_REGIONS
-from geusemaker.sandbox import autoscaling_patches
+from geusemaker.sandbox import autoscaling_patches, speed_patches
 from geusemaker.sandbox.seed import DEFAULT_SANDBOX_QUOTA, EC2_VCPU_QUOTAS, placement_score, seed_images
 
 #: Current quota values by code; `set_quotas` changes them (also while the server runs).
@@ -56,6 +56,7 @@ def install() -> None:
     _patch_launch_template_source_version()
     _patch_launch_interfaces_deleted_on_termination()
     autoscaling_patches.install()
+    speed_patches.install()
 
 
 def _quota_document(code: str, region: str, account_id: str) -> dict[str, Any]:
