@@ -97,7 +97,9 @@ def _assert_least_privilege_role(iam: Any, role: str, path: str) -> None:
         resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
         if any(a.startswith("ssm:GetParameter") for a in granted):
             assert all(r.split(":parameter", 1)[1] in (path, f"{path}/*") for r in resources), statement
-        if "kms:Decrypt" in granted:
+        if "kms:Decrypt" in granted and statement.get("Sid") == "UseVolumeKeysThroughEc2":  # the data volume's key
+            assert next(iter(statement["Condition"].values()))["kms:ViaService"] == "ec2.us-east-1.amazonaws.com"
+        elif "kms:Decrypt" in granted:
             condition = statement["Condition"]
             assert condition["StringEquals"]["kms:ViaService"] == "ssm.us-east-1.amazonaws.com"
             assert condition["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"].endswith(f"parameter{path}/*")

@@ -28,6 +28,13 @@ def _sim(tmp_path: Path, **config: Any) -> BootSim:
     return sim
 
 
+def _boot(sim: BootSim, tmp_path: Path) -> int:
+    """The whole boot, on a data volume (the default layout) standing in as an empty file."""
+    device = tmp_path / "fake-disk"
+    device.write_text("")
+    return sim.run(GM_DATA_DEVICE=str(device)).returncode
+
+
 def _models_done(sim: BootSim) -> dict[str, Any]:
     """Wait (generously) for the background model puller to write its result."""
     result = sim.root / "var/lib/geusemaker/models.json"
@@ -43,7 +50,7 @@ def test_a_cold_boot_pulls_models_while_the_other_images_download(tmp_path: Path
     (sim.stubs / "no-images").write_text("")  # Docker's store is empty: every image is pulled
     (sim.stubs / "run-models").write_text("")  # systemctl runs the model puller in the background
     started = time.time()
-    assert sim.run().returncode == 0, sim.log()
+    assert _boot(sim, tmp_path) == 0, sim.log()
     assert _models_done(sim) == {"pulled": MODEL, "present": "", "failed": ""}
     calls = sim.calls()
     compose = [c for c in calls if c.startswith("docker compose -p")]
@@ -87,9 +94,7 @@ def test_a_boot_that_finds_everything_on_the_data_volume_downloads_nothing(tmp_p
     sim = _sim(tmp_path, storage={"data": "ebs", "ebs_gb": 20}, tier="cpu")
     (sim.stubs / f"model-{MODEL}").write_text("")  # `ollama show` finds the model
     (sim.stubs / "run-models").write_text("")
-    device = tmp_path / "fake-disk"
-    device.write_text("")
-    assert sim.run(GM_DATA_DEVICE=str(device)).returncode == 0, sim.log()
+    assert _boot(sim, tmp_path) == 0, sim.log()
     assert _models_done(sim) == {"pulled": "", "present": MODEL, "failed": ""}
     calls = sim.calls()
     assert not [c for c in calls if " pull" in c and c.startswith("docker")], "something was downloaded"
@@ -120,7 +125,7 @@ def test_a_model_that_cannot_be_pulled_is_the_reason_given(tmp_path: Path) -> No
 def test_a_stack_without_models_pulls_every_image_at_once_and_has_no_puller(tmp_path: Path) -> None:
     sim = _sim(tmp_path, tier="cpu", services=["qdrant", "postgres"], ollama={"models": []})
     (sim.stubs / "no-images").write_text("")
-    assert sim.run().returncode == 0, sim.log()
+    assert _boot(sim, tmp_path) == 0, sim.log()
     compose = [c for c in sim.calls() if c.startswith("docker compose -p")]
     assert [c.rsplit(" pull ", 1)[-1] for c in compose] == ["--quiet qdrant postgres"], compose
     assert (
