@@ -6,7 +6,6 @@ prove that the very same data comes back.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
+from tests.conftest import TerminalInput
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
 EFS = "storage:\n  data: efs\n"
@@ -203,27 +203,20 @@ def test_discover_without_state_shows_each_stack_and_needs_its_id_when_several_s
     assert count_resources(shared_sandbox) == before
 
 
-class _Terminal(io.StringIO):
-    """Typed answers on a standard input that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
-
-
 def test_interactive_destroy_asks_and_keeps_the_data_by_default(
     cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = count_resources(shared_sandbox)
     assert cli("--sandbox", "deploy", "-c", _config(tmp_path, "asked", EBS), "--yes").code == 0
-    monkeypatch.setattr("sys.stdin", _Terminal("asked\n\n"))  # type the name, then Enter: the default
+    monkeypatch.setattr("sys.stdin", TerminalInput("asked\n\n"))  # type the name, then Enter: the default
     kept = cli("--sandbox", "destroy", "asked")
     assert kept.code == 0 and "delete asked's data" in kept.err and "data is kept" in kept.err, kept.err
     assert [i.split()[0] for i in tagged_resources(shared_sandbox, "asked")] == ["data-volume", *["ssm-parameter"] * 4]
 
-    monkeypatch.setattr("sys.stdin", _Terminal("y\nn\n"))  # a redeploy asks before reusing the data
+    monkeypatch.setattr("sys.stdin", TerminalInput("y\nn\n"))  # a redeploy asks before reusing the data
     again = cli("--sandbox", "deploy", "-c", _config(tmp_path, "asked", EBS))
     assert again.code == 1 and "Reuse asked's kept data" in again.err and "Not deployed" in again.err, again.err
-    monkeypatch.setattr("sys.stdin", _Terminal("asked\ny\n"))
+    monkeypatch.setattr("sys.stdin", TerminalInput("asked\ny\n"))
     deleted = cli("--sandbox", "destroy", "asked")
     assert deleted.code == 0 and "nothing left" in deleted.err, deleted.err
     assert tagged_resources(shared_sandbox, "asked") == []

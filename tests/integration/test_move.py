@@ -6,7 +6,6 @@ new zone; a failure at any call before the new volume is available leaves the ol
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
+from tests.conftest import TerminalInput
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
 
@@ -125,11 +125,6 @@ def test_a_kept_snapshot_is_shown_in_the_stopped_cost_and_deleted_with_the_data(
     assert count_resources(shared_sandbox) == before
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_a_move_that_cannot_or_should_not_happen_says_what_to_do_and_changes_nothing(
     cli, tmp_path: Path, shared_sandbox: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,7 +141,7 @@ def test_a_move_that_cannot_or_should_not_happen_says_what_to_do_and_changes_not
     assert same.code == 2 and "nothing to move" in same.err, same.err
     piped = cli("--sandbox", "move", "stay", "--zone", there)
     assert piped.code == 2 and "--yes" in piped.err, piped.err
-    monkeypatch.setattr("sys.stdin", _Terminal("\n"))  # Enter: the default is no
+    monkeypatch.setattr("sys.stdin", TerminalInput("\n"))  # Enter: the default is no
     declined = cli("--sandbox", "move", "stay", "--zone", there)
     assert declined.code == 1 and "Not moved" in declined.err and "Traceback" not in declined.err, declined.err
     assert tagged_resources(shared_sandbox, "stay") == unchanged
