@@ -228,3 +228,10 @@ class Faults:
             "StandardOutputContent": stdout, "StandardErrorContent": "",
         }  # fmt: skip
         self.respond_all["ssm.GetCommandInvocation"] = (200, {}, json.dumps(invocation).encode())
+
+
+def stack_secrets(endpoint: str, name: str) -> dict[str, str]:
+    """The stack's secrets as SSM holds them (name -> decrypted value)."""
+    ssm: Any = boto_client(endpoint, "ssm")
+    found = ssm.get_parameters_by_path(Path=f"/geusemaker/{name}/", WithDecryption=True)["Parameters"]
+    return {p["Name"]: p["Value"] for p in found}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
+from tests.awsfakes import Faults, boto_client, count_resources, stack_secrets, tagged_resources
 from tests.conftest import TerminalInput
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
@@ -31,12 +31,6 @@ def _config(tmp_path: Path, name: str, extra: str = "") -> str:
     return str(path)
 
 
-def _secrets(endpoint: str, name: str) -> dict[str, str]:
-    ssm: Any = boto_client(endpoint, "ssm")
-    found = ssm.get_parameters_by_path(Path=f"/geusemaker/{name}/", WithDecryption=True)["Parameters"]
-    return {p["Name"]: p["Value"] for p in found}
-
-
 def _volume(endpoint: str, volume_id: str) -> dict[str, Any]:
     ec2: Any = boto_client(endpoint, "ec2")
     return dict(ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0])
@@ -46,14 +40,14 @@ def _data_volume(tagged: list[str]) -> str:
     return next(item.split()[1] for item in tagged if item.startswith("data-volume "))
 
 
-def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secrets(
+def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_andstack_secrets(
     cli, tmp_path: Path, shared_sandbox: str
 ) -> None:
     before = count_resources(shared_sandbox)
     config = _config(tmp_path, "keeper", EBS)
     first = cli("--sandbox", "deploy", "-c", config, "--yes", "-o", "json")
     assert first.code == 0, first.err
-    secrets = _secrets(shared_sandbox, "keeper")
+    secrets = stack_secrets(shared_sandbox, "keeper")
     assert len(secrets) == 4
     volume = _data_volume(tagged_resources(shared_sandbox, "keeper"))
     boto_client(shared_sandbox, "ec2").create_tags(Resources=[volume], Tags=[{"Key": "marker", "Value": "m1"}])
@@ -89,7 +83,7 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
     assert again["Attachments"][0]["InstanceId"] == launched["instance_id"]
     assert {"Key": "marker", "Value": "m1"} in again["Tags"]
     assert launched["availability_zone"] == again["AvailabilityZone"]
-    assert _secrets(shared_sandbox, "keeper") == secrets, "the secrets are never generated again"
+    assert stack_secrets(shared_sandbox, "keeper") == secrets, "the secrets are never generated again"
 
     assert cli("--sandbox", "destroy", "keeper", "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, "keeper") == []
@@ -97,11 +91,11 @@ def test_destroy_keeps_the_data_and_a_redeploy_reuses_the_same_volume_and_secret
     assert "keeper" not in [d["name"] for d in json.loads(cli("--sandbox", "list", "-o", "json").out)]
 
 
-def test_an_efs_stack_keeps_its_volume_file_system_and_secrets(cli, tmp_path: Path, shared_sandbox: str) -> None:
+def test_an_efs_stack_keeps_its_volume_file_system_andstack_secrets(cli, tmp_path: Path, shared_sandbox: str) -> None:
     before = count_resources(shared_sandbox)
     config = _config(tmp_path, "shelf", EFS)
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
-    secrets = _secrets(shared_sandbox, "shelf")
+    secrets = stack_secrets(shared_sandbox, "shelf")
     tagged = tagged_resources(shared_sandbox, "shelf")
     file_system = next(i.split()[1] for i in tagged if i.startswith("file-system"))
     volume = _data_volume(tagged)
@@ -114,7 +108,7 @@ def test_an_efs_stack_keeps_its_volume_file_system_and_secrets(cli, tmp_path: Pa
     ] == data
     efs: Any = boto_client(shared_sandbox, "efs")
     assert efs.describe_mount_targets(FileSystemId=file_system)["MountTargets"], "mounted in the new subnet"
-    assert _secrets(shared_sandbox, "shelf") == secrets
+    assert stack_secrets(shared_sandbox, "shelf") == secrets
     assert cli("--sandbox", "destroy", "shelf", "--yes", "--delete-data").code == 0
     assert count_resources(shared_sandbox) == before
 
@@ -124,7 +118,7 @@ def test_a_failed_redeploy_rolls_back_without_touching_the_kept_data(
 ) -> None:
     config = _config(tmp_path, "steady", EBS)
     assert cli("--sandbox", "deploy", "-c", config, "--yes").code == 0
-    secrets = _secrets(shared_sandbox, "steady")
+    secrets = stack_secrets(shared_sandbox, "steady")
     assert cli("--sandbox", "destroy", "steady", "--yes").code == 0
     kept = tagged_resources(shared_sandbox, "steady")
     faults = Faults().install(monkeypatch)
@@ -133,7 +127,7 @@ def test_a_failed_redeploy_rolls_back_without_touching_the_kept_data(
     failed = cli("--sandbox", "deploy", "-c", config, "--yes")
     assert failed.code == 3, failed.err
     assert tagged_resources(shared_sandbox, "steady") == kept, "the rollback deleted only what the redeploy made"
-    assert _secrets(shared_sandbox, "steady") == secrets
+    assert stack_secrets(shared_sandbox, "steady") == secrets
     status = json.loads(cli("--sandbox", "status", "steady", "-o", "json").out)
     assert status[0]["status"] == "data-kept"
     faults.respond.clear()
@@ -224,13 +218,13 @@ def test_interactive_destroy_asks_and_keeps_the_data_by_default(
 
 
 @pytest.mark.parametrize("storage", [EBS, EFS, ""], ids=["ebs", "efs", "default"])
-def test_stop_and_start_bring_back_the_same_data_and_secrets(
+def test_stop_and_start_bring_back_the_same_data_andstack_secrets(
     cli, tmp_path: Path, shared_sandbox: str, storage: str
 ) -> None:
     before = count_resources(shared_sandbox)
     first = cli("--sandbox", "deploy", "-c", _config(tmp_path, "pause", storage), "--yes", "-o", "json")
     assert first.code == 0, first.err
-    secrets = _secrets(shared_sandbox, "pause")
+    secrets = stack_secrets(shared_sandbox, "pause")
     up = tagged_resources(shared_sandbox, "pause")
     stopped = cli("--sandbox", "stop", "pause")
     assert stopped.code == 0 and "while stopped it costs about $" in stopped.err, stopped.err
@@ -247,7 +241,7 @@ def test_stop_and_start_bring_back_the_same_data_and_secrets(
     assert started.code == 0, started.err
     status = json.loads(cli("--sandbox", "status", "pause", "--refresh", "-o", "json").out)[0]
     assert status["status"] == "running" and status["instance_id"] not in (None, json.loads(first.out)["instance_id"])
-    assert _secrets(shared_sandbox, "pause") == secrets
+    assert stack_secrets(shared_sandbox, "pause") == secrets
     again = tagged_resources(shared_sandbox, "pause")
     assert stays(again) == stays(up), "the same network, template, data and secrets"
     volume = _volume(shared_sandbox, _data_volume(again))  # every layout has its data volume

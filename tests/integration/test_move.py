@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
+from tests.awsfakes import Faults, boto_client, count_resources, stack_secrets, tagged_resources
 from tests.conftest import TerminalInput
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
@@ -22,12 +22,6 @@ def _config(tmp_path: Path, name: str, extra: str = EBS) -> str:
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"name: {name}\nregion: us-east-1\ncompute:\n  gpu: t4\n{extra}")
     return str(path)
-
-
-def _secrets(endpoint: str, name: str) -> dict[str, str]:
-    ssm: Any = boto_client(endpoint, "ssm")
-    found = ssm.get_parameters_by_path(Path=f"/geusemaker/{name}/", WithDecryption=True)["Parameters"]
-    return {p["Name"]: p["Value"] for p in found}
 
 
 def _volumes(endpoint: str, name: str) -> list[dict[str, Any]]:
@@ -64,7 +58,7 @@ def test_move_then_start_brings_the_same_data_and_secrets_up_in_the_new_zone(
 ) -> None:
     before = count_resources(shared_sandbox)
     old = _stopped_stack(cli, tmp_path, shared_sandbox, "mover")
-    secrets = _secrets(shared_sandbox, "mover")
+    secrets = stack_secrets(shared_sandbox, "mover")
     zone = _other_zone(old["AvailabilityZone"])
 
     moved = cli("--sandbox", "move", "mover", "--zone", zone, "--yes")
@@ -88,7 +82,7 @@ def test_move_then_start_brings_the_same_data_and_secrets_up_in_the_new_zone(
     (attached,) = _volumes(shared_sandbox, "mover")
     assert attached["VolumeId"] == new["VolumeId"]
     assert attached["Attachments"][0]["InstanceId"] == status["instance_id"]
-    assert _secrets(shared_sandbox, "mover") == secrets, "the secrets are the same"
+    assert stack_secrets(shared_sandbox, "mover") == secrets, "the secrets are the same"
 
     assert cli("--sandbox", "stop", "mover").code == 0
     assert cli("--sandbox", "start", "mover").code == 0, "a second start reuses the new zone's subnet"
@@ -257,7 +251,7 @@ def test_a_move_killed_at_any_moment_keeps_the_data_and_a_rerun_or_destroy_finis
     before = count_resources(shared_sandbox)
     name = f"cut{int(moment * 10)}"
     old = _stopped_stack(cli, tmp_path, shared_sandbox, name)
-    secrets = _secrets(shared_sandbox, name)
+    secrets = stack_secrets(shared_sandbox, name)
     zone = _other_zone(old["AvailabilityZone"])
     move = [sys.executable, "-m", "geusemaker", "--sandbox", "move", name, "--zone", zone, "--yes"]
     process = subprocess.Popen(move, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
@@ -273,7 +267,7 @@ def test_a_move_killed_at_any_moment_keeps_the_data_and_a_rerun_or_destroy_finis
     assert volume["AvailabilityZone"] == zone and _tags(volume)["marker"] == "m1"
     assert _snapshots(shared_sandbox, name) == [], "the interrupted move's snapshot is gone too"
     assert cli("--sandbox", "start", name).code == 0
-    assert _secrets(shared_sandbox, name) == secrets
+    assert stack_secrets(shared_sandbox, name) == secrets
     assert cli("--sandbox", "destroy", name, "--yes", "--delete-data").code == 0
     assert tagged_resources(shared_sandbox, name) == []
     assert count_resources(shared_sandbox) == before

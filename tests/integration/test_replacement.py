@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.awsfakes import Faults, boto_client, count_resources, tagged_resources
+from tests.awsfakes import Faults, boto_client, count_resources, stack_secrets, tagged_resources
 
 EBS = "storage:\n  data: ebs\n  ebs_gb: 30\n"
 
@@ -21,12 +21,6 @@ def _config(tmp_path: Path, name: str, extra: str = "", market: str = "spot-or-o
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"name: {name}\nregion: us-east-1\ncompute:\n  gpu: t4\n  market: {market}\n{extra}")
     return str(path)
-
-
-def _secrets(endpoint: str, name: str) -> dict[str, str]:
-    ssm: Any = boto_client(endpoint, "ssm")
-    found = ssm.get_parameters_by_path(Path=f"/geusemaker/{name}/", WithDecryption=True)["Parameters"]
-    return {p["Name"]: p["Value"] for p in found}
 
 
 def _groups(endpoint: str, name: str) -> dict[str, dict[str, Any]]:
@@ -109,7 +103,7 @@ def _data_volume(endpoint: str, name: str) -> str:
     return next(i.split()[1] for i in tagged_resources(endpoint, name) if i.startswith("data-volume "))
 
 
-def test_an_interrupted_spot_stack_is_replaced_with_the_same_data_and_secrets(
+def test_an_interrupted_spot_stack_is_replaced_with_the_same_data_andstack_secrets(
     cli, tmp_path: Path, shared_sandbox: str
 ) -> None:
     before = count_resources(shared_sandbox)
@@ -118,7 +112,7 @@ def test_an_interrupted_spot_stack_is_replaced_with_the_same_data_and_secrets(
     assert deployed.code == 0, deployed.err
     first = json.loads(deployed.out)
     plan = json.loads(cli("--sandbox", "status", "phoenix", "-o", "json").out)[0]
-    secrets, volume = _secrets(shared_sandbox, "phoenix"), _data_volume(shared_sandbox, "phoenix")
+    secrets, volume = stack_secrets(shared_sandbox, "phoenix"), _data_volume(shared_sandbox, "phoenix")
 
     groups = _groups(shared_sandbox, "phoenix")
     assert len(groups) == 1, "spot only: no on-demand fallback group"
@@ -151,7 +145,7 @@ def test_an_interrupted_spot_stack_is_replaced_with_the_same_data_and_secrets(
     assert replaced["instance_type"] == status["instance_type"] and replaced["market"] == "spot"
     assert replaced["hourly_usd"] == plan["hourly_usd"], "priced from the plan's candidates"
     assert _data_volume(shared_sandbox, "phoenix") == volume, "the same data volume"
-    assert _secrets(shared_sandbox, "phoenix") == secrets, "the same secrets"
+    assert stack_secrets(shared_sandbox, "phoenix") == secrets, "the same secrets"
     table = cli("--sandbox", "status", "phoenix")
     assert "History:" in table.out and "interrupted" in table.out and "replaced" in table.out, table.out
     assert _status(cli, "phoenix")["events"] == status["events"], "a second refresh records nothing new"
